@@ -1,0 +1,167 @@
+/**
+ * The command line. Each command loads only the config sections it needs, reports problems
+ * as one line (exit 2 for config/usage, 1 for runtime), and closes what it opened on exit
+ * and on Ctrl-C.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { UserError } from '../errors.ts';
+import { runConfigCheck } from './config-check.ts';
+import { Cleanup, type GlobalOptions, loadContext } from './context.ts';
+import { guardBrokenPipe, OutputClosed } from './output.ts';
+import { type PlanFormat, runPlan } from './plan.ts';
+
+const PROGRAM = 'mastodon-s3-sync';
+
+function wholeNumber(min: number) {
+  return (value: string): number => {
+    if (!/^\d{1,15}$/.test(value) || Number(value) < min) {
+      throw new InvalidArgumentError(`expected a whole number ≥ ${min}`);
+    }
+    return Number(value);
+  };
+}
+
+function rowId(value: string): string {
+  if (!/^\d{1,19}$/.test(value)) throw new InvalidArgumentError('expected a row id (digits only)');
+  return value;
+}
+
+function addReadOptions(command: Command): Command {
+  return command
+    .option('--limit <n>', 'read at most N rows per table', wholeNumber(1))
+    .option('--offset <n>', 'skip the first N rows of each table', wholeNumber(0))
+    .option('--since-id <id>', 'start after this row id (resume)', rowId)
+    .option(
+      '--batch-size <n>',
+      'rows per database query (default: [pg.database] batch_size)',
+      wholeNumber(1),
+    );
+}
+
+interface Running {
+  cleanup: Cleanup;
+  exitCode: number;
+}
+
+/** Runs a command body with uniform error handling and cleanup. */
+async function execute(running: Running, body: () => Promise<number>): Promise<void> {
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.stderr.write(`${PROGRAM}: interrupted (${signal}), stopping\n`);
+    void running.cleanup.run().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    running.exitCode = await body();
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await running.cleanup.run();
+  }
+}
+
+function buildProgram(running: Running): Command {
+  const program = new Command(PROGRAM)
+    .description('Copy every media object a Mastodon server references from one object store to another.')
+    .option(
+      '-c, --config <file>',
+      'config file (default: $CONFIG_FILE, else private/$CONFIG_FILE_NAME, else private/config.ini)',
+    )
+    .option('--log-level <level>', 'debug, info, warn, error (default: [celery] log_level, else info)')
+    .addOption(
+      new Option('--log-format <format>', 'log lines on stderr').choices(['text', 'json']).default('text'),
+    )
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text) });
+
+  const globals = () => program.opts<GlobalOptions>();
+
+  addReadOptions(
+    program
+      .command('plan')
+      .description('List every object key the database references (stdout), without touching any store.')
+      .argument(
+        '[type...]',
+        'tables to list (default: all present): media_attachments accounts custom_emojis preview_cards preview_card_providers site_uploads backups imports',
+      )
+      .addOption(
+        new Option(
+          '--format <format>',
+          'keys: one key per line; ndjson: one JSON object per key; summary: per-table counts',
+        )
+          .choices(['keys', 'ndjson', 'summary'])
+          .default('keys'),
+      )
+      .option(
+        '--key-prefix <prefix>',
+        "prefix keys with Mastodon's S3_KEY_PREFIX (default: [s3.source] key_prefix)",
+      ),
+  ).action(
+    async (
+      types: string[],
+      options: {
+        format: PlanFormat;
+        limit?: number;
+        offset?: number;
+        sinceId?: string;
+        keyPrefix?: string;
+        batchSize?: number;
+      },
+    ) => {
+      await execute(running, async () => {
+        const ctx = loadContext(globals());
+        guardBrokenPipe(process.stdout, () => process.exit(0));
+        return runPlan(ctx, types, options, process.stdout, running.cleanup);
+      });
+    },
+  );
+
+  program
+    .command('config')
+    .description('Check the config file: every section is validated and a summary printed (secrets hidden).')
+    .argument('[action]', 'check', 'check')
+    .action(async (action: string) => {
+      if (action !== 'check') throw new UserError(`unknown config action "${action}" (known: check)`, 2);
+      await execute(running, async () => runConfigCheck(loadContext(globals()), process.stdout));
+    });
+
+  return program;
+}
+
+function report(error: unknown): number {
+  if (error instanceof CommanderError) {
+    if (
+      error.code === 'commander.helpDisplayed' ||
+      error.code === 'commander.version' ||
+      error.exitCode === 0
+    )
+      return 0;
+    return 2; // commander already printed the message
+  }
+  if (error instanceof OutputClosed) return 0;
+  if (error instanceof UserError) {
+    process.stderr.write(`${PROGRAM}: ${error.message}\n`);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`${PROGRAM}: unexpected error: ${message.split('\n')[0]}\n`);
+  if (process.env['MASTODON_S3_SYNC_DEBUG']) process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
+  return 1;
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const running: Running = { cleanup: new Cleanup(), exitCode: 0 };
+  const program = buildProgram(running);
+  try {
+    if (argv.length <= 2) {
+      program.outputHelp();
+      process.exitCode = 2;
+      return;
+    }
+    await program.parseAsync([...argv]);
+    process.exitCode = running.exitCode;
+  } catch (error) {
+    process.exitCode = report(error);
+  }
+}

@@ -1,0 +1,48 @@
+/** Writing data to stdout with backpressure, and stopping quietly when the reader goes away (`| head`). */
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+
+export class OutputClosed extends Error {}
+
+export async function writeChunk(out: Writable, chunk: string): Promise<void> {
+  if (out.destroyed || out.writableEnded) throw new OutputClosed('output closed');
+  if (!out.write(chunk)) {
+    const [event] = await Promise.race([
+      once(out, 'drain').then(() => ['drain']),
+      once(out, 'close').then(() => ['close']),
+    ]);
+    if (event === 'close') throw new OutputClosed('output closed');
+  }
+}
+
+/** Makes EPIPE on stdout end the run cleanly instead of crashing it. */
+export function guardBrokenPipe(out: Writable, onClosed: () => void): void {
+  out.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') onClosed();
+  });
+}
+
+/** Formats a number with thousands separators. */
+export function count(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/** Bytes in binary units, e.g. "1.5 GiB". */
+export function bytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let value = n;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${n} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** A plain text table with right-aligned numeric columns. */
+export function textTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}

@@ -1,0 +1,82 @@
+/**
+ * Streams a table in id order with keyset pagination (`WHERE id > $last ORDER BY id LIMIT n`):
+ * never a whole table in memory, and resumable from any id. Only the columns that exist in
+ * this database are selected, so the same code reads Mastodon 3.x through 4.6.
+ */
+import { TABLES, wantedColumns } from '../mastodon/attachments.ts';
+import type { Row, TableName } from '../mastodon/types.ts';
+import type { MastodonDatabase } from './database.ts';
+import { countQuery, keysetQuery, offsetQuery } from './queries/keyset.ts';
+
+export interface ReadOptions {
+  /** Start after this id (exclusive). Ids ≤ 0 (the instance actor) are always skipped. */
+  sinceId?: string;
+  /** Skip this many rows first (the original tool's --offset). */
+  offset?: number;
+  /** Read at most this many rows (the original tool's --limit). */
+  limit?: number;
+  batchSize: number;
+}
+
+/** The columns to select for a table, given the columns that exist. */
+export function selectableColumns(table: TableName, existing: ReadonlySet<string>): string[] {
+  return wantedColumns(TABLES[table]).filter((column) => existing.has(column));
+}
+
+/** Why a table cannot be read as a Mastodon table, or null if it can. */
+export function tableProblem(table: TableName, existing: ReadonlySet<string>): string | null {
+  const required = ['id', ...TABLES[table].attachments.map((a) => `${a.name}_file_name`)];
+  const missing = required.filter((column) => !existing.has(column));
+  return missing.length === 0 ? null : `table ${table} has no column ${missing.join(', ')}`;
+}
+
+function lowerBound(sinceId: string | undefined): string {
+  if (sinceId === undefined || !/^\d+$/.test(sinceId)) return '0';
+  return sinceId;
+}
+
+/** The id to continue after once `offset` rows past `after` are skipped, or null if there are fewer rows. */
+async function skipRows(
+  db: MastodonDatabase,
+  table: TableName,
+  after: string,
+  offset: number,
+): Promise<string | null> {
+  if (offset <= 0) return after;
+  const rows = await db.query<{ id: string }>(offsetQuery(db.config.schema, table), [after, offset - 1]);
+  return rows[0]?.id ?? null;
+}
+
+/** Yields batches of rows (at most `batchSize` each), in id order. */
+export async function* readTable(
+  db: MastodonDatabase,
+  table: TableName,
+  existing: ReadonlySet<string>,
+  options: ReadOptions,
+): AsyncGenerator<Row[]> {
+  const sql = keysetQuery(db.config.schema, table, selectableColumns(table, existing));
+  let last = await skipRows(db, table, lowerBound(options.sinceId), options.offset ?? 0);
+  let remaining = options.limit ?? Number.POSITIVE_INFINITY;
+  while (last !== null && remaining > 0) {
+    const size = Math.min(options.batchSize, remaining);
+    const rows = await db.query<Row>(sql, [last, size]);
+    if (rows.length === 0) return;
+    remaining -= rows.length;
+    last = String(rows[rows.length - 1]!['id']);
+    yield rows;
+    if (rows.length < size) return;
+  }
+}
+
+/** How many rows `readTable` will yield (for progress and ETA). */
+export async function countRows(
+  db: MastodonDatabase,
+  table: TableName,
+  options: Pick<ReadOptions, 'sinceId' | 'offset' | 'limit'>,
+): Promise<number> {
+  const rows = await db.query<{ n: string }>(countQuery(db.config.schema, table), [
+    lowerBound(options.sinceId),
+  ]);
+  const total = Math.max(0, Number(rows[0]?.n ?? 0) - (options.offset ?? 0));
+  return Math.min(total, options.limit ?? Number.POSITIVE_INFINITY);
+}

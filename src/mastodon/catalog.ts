@@ -1,0 +1,123 @@
+/**
+ * The catalog: from one database row, every object key Mastodon references (spec §10).
+ * Pure — no I/O — so it is exhaustively unit-tested and cheap enough for millions of rows.
+ */
+import { type AttachmentDef, TABLES, type TableDef } from './attachments.ts';
+import { contentTypeForExtension, UNKNOWN_CONTENT_TYPE } from './content-types.ts';
+import { applyKeyPrefix, idPartition, splitExtension, styleFilename } from './paperclip.ts';
+import {
+  type CatalogKey,
+  type CatalogOptions,
+  DEFAULT_CATALOG_OPTIONS,
+  type Row,
+  type TableName,
+} from './types.ts';
+
+export { applyKeyPrefix, idPartition, styleFilename } from './paperclip.ts';
+
+/** `storage_schema_version` (§2): the column's value, NULL and an absent column both being 0. */
+function storageSchemaVersion(row: Row, attachment: AttachmentDef): number {
+  if (!attachment.hasSchemaVersion) return 0;
+  const value = row[`${attachment.name}_storage_schema_version`];
+  if (value === null || value === undefined) return 0;
+  const version = Number(value);
+  return Number.isFinite(version) ? version : 0;
+}
+
+/** Whether the attachment's keys start with `cache/` (§2): version ≥ 1, `local?` defined and false. */
+export function usesCachePrefix(row: Row, attachment: AttachmentDef): boolean {
+  if (attachment.isLocal === undefined) return false;
+  return storageSchemaVersion(row, attachment) >= 1 && !attachment.isLocal(row);
+}
+
+function sizeOf(value: unknown): number | null {
+  if (value === null || value === undefined) return null;
+  const size = Number(value); // bigint columns arrive as strings; sizes stay far below 2^53
+  return Number.isSafeInteger(size) && size >= 0 ? size : null;
+}
+
+function contentTypeOfOriginal(row: Row, attachment: AttachmentDef, fileName: string): string {
+  const format = attachment.originalFormat?.(row);
+  if (format !== undefined) return contentTypeForExtension(format) ?? UNKNOWN_CONTENT_TYPE;
+  const column = row[`${attachment.name}_content_type`];
+  if (typeof column === 'string' && column.trim() !== '') return column;
+  return contentTypeForExtension(splitExtension(fileName).ext) ?? UNKNOWN_CONTENT_TYPE;
+}
+
+function aclFor(def: TableDef, options: CatalogOptions): string | null {
+  if (options.acl === null) return null; // S3_PERMISSION='' sends no ACL, backups included
+  return def.alwaysPrivate ? 'private' : options.acl;
+}
+
+/** Keys of one attachment of a row: `original` plus the row's styles. */
+function keysForAttachment(
+  def: TableDef,
+  attachment: AttachmentDef,
+  row: Row,
+  id: string,
+  partition: string,
+  options: CatalogOptions,
+): CatalogKey[] {
+  const fileName = row[`${attachment.name}_file_name`];
+  if (typeof fileName !== 'string' || fileName === '') return [];
+
+  const prefix = usesCachePrefix(row, attachment) ? 'cache/' : '';
+  const base = `${prefix}${def.table}/${attachment.plural}/${partition}/`;
+  const remote = def.isRemote(row);
+  const acl = aclFor(def, options);
+  const originalType = contentTypeOfOriginal(row, attachment, fileName);
+
+  const keys: CatalogKey[] = [
+    {
+      key: applyKeyPrefix(options.keyPrefix, `${base}original/${fileName}`),
+      table: def.table,
+      id,
+      attachment: attachment.name,
+      style: 'original',
+      contentType: originalType,
+      size: sizeOf(row[`${attachment.name}_file_size`]),
+      remote,
+      acl,
+    },
+  ];
+  for (const style of attachment.styles(row)) {
+    const name = styleFilename(fileName, style.name, style.format);
+    // A style without a format keeps the original's format, hence its type.
+    const contentType =
+      style.format === undefined
+        ? originalType
+        : (contentTypeForExtension(style.format) ?? UNKNOWN_CONTENT_TYPE);
+    keys.push({
+      key: applyKeyPrefix(options.keyPrefix, `${base}${style.name}/${name}`),
+      table: def.table,
+      id,
+      attachment: attachment.name,
+      style: style.name,
+      contentType,
+      size: null,
+      remote,
+      acl,
+    });
+  }
+  return keys;
+}
+
+/**
+ * Every key a row references, in a stable order (attachments in model order, `original`
+ * first). Rows with an id ≤ 0 (the instance actor) or a non-numeric id reference nothing.
+ */
+export function keysForRow(table: TableName, row: Row, options: Partial<CatalogOptions> = {}): CatalogKey[] {
+  const def = TABLES[table];
+  const id = String(row['id'] ?? '');
+  if (!/^\d+$/.test(id) || /^0+$/.test(id)) return [];
+  const resolved: CatalogOptions = {
+    keyPrefix: options.keyPrefix ?? DEFAULT_CATALOG_OPTIONS.keyPrefix,
+    acl: options.acl === undefined ? DEFAULT_CATALOG_OPTIONS.acl : options.acl,
+  };
+  const partition = idPartition(id);
+  const keys: CatalogKey[] = [];
+  for (const attachment of def.attachments) {
+    keys.push(...keysForAttachment(def, attachment, row, id, partition, resolved));
+  }
+  return keys;
+}

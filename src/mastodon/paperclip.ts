@@ -1,0 +1,51 @@
+/**
+ * Paperclip's naming rules as Mastodon configures them (spec §1, §3, §4). Pure string
+ * functions: ids stay strings (18-digit snowflakes exceed 2^53).
+ */
+
+const ID_PARTITION_LIMIT = 1_000_000_000n;
+
+/**
+ * `:id_partition` (spec §3, kt-paperclip ≥ 7): pad to 9 digits below 1e9, else to 12, then
+ * take whole groups of 3 from the left — trailing 1 or 2 digits are silently dropped.
+ */
+export function idPartition(id: string): string {
+  if (!/^\d+$/.test(id)) throw new RangeError(`not a positive decimal id: ${JSON.stringify(id)}`);
+  const value = BigInt(id);
+  const digits = value.toString().padStart(value < ID_PARTITION_LIMIT ? 9 : 12, '0');
+  const groups = digits.match(/\d{3}/g) ?? [];
+  return groups.join('/');
+}
+
+/**
+ * Splits a file name as Ruby's File.basename(name, '.*') / File.extname do on Linux (spec §4):
+ * leading dots never start an extension; the extension follows the last dot after them.
+ */
+export function splitExtension(fileName: string): { base: string; ext: string } {
+  let start = 0;
+  while (start < fileName.length && fileName[start] === '.') start++;
+  const dot = fileName.lastIndexOf('.');
+  if (dot < start) return { base: fileName, ext: '' };
+  return { base: fileName.slice(0, dot), ext: fileName.slice(dot + 1) };
+}
+
+/**
+ * Mastodon's `:filename` interpolation (spec §4): the column verbatim for `original`; for
+ * other styles the base name plus the style's format (or the original extension), empty
+ * parts dropped.
+ */
+export function styleFilename(fileName: string, style: string, format?: string): string {
+  if (style === 'original') return fileName;
+  const { base, ext } = splitExtension(fileName);
+  return [base, format ?? ext].filter((part) => part !== '').join('.');
+}
+
+/**
+ * S3_KEY_PREFIX (spec §1): the path becomes `prefix + '/' + template`, and Paperclip's S3
+ * storage strips one leading '/'. So '' is no prefix, and 'a/' yields 'a//key' as Mastodon does.
+ */
+export function applyKeyPrefix(prefix: string, key: string): string {
+  if (prefix === '') return key;
+  const path = `${prefix}/${key}`;
+  return path.startsWith('/') ? path.slice(1) : path;
+}
