@@ -14,6 +14,8 @@ export interface FieldMeta {
   /** The default, as written in the INI (undefined: required, or no default). */
   defaultText?: string;
   required?: boolean;
+  /** Written as a comment in the sample INI (an optional key whose example must not take effect). */
+  commented?: boolean;
 }
 
 export interface Field<T> {
@@ -56,6 +58,7 @@ function makeField<T>(
 
 interface Common<T> {
   help: string;
+  commented?: boolean;
   default?: T;
   example?: string;
   secret?: boolean;

@@ -64,6 +64,7 @@ function storeSection(name: 's3.source' | 's3.destination', role: string) {
     }),
     path: text({
       optional: true,
+      commented: true,
       help: 'type = filesystem: the public/system directory (PAPERCLIP_ROOT_PATH).',
       example: '/home/mastodon/live/public/system',
     }),
@@ -101,6 +102,7 @@ export const DATABASE = section('pg.database', "Mastodon's PostgreSQL database. 
   }),
   ssl_ca: text({
     optional: true,
+    commented: true,
     help: 'CA certificate file for verify-ca / verify-full (relative paths: to this file).',
   }),
   connect_timeout: integer({
@@ -177,6 +179,7 @@ export const CELERY = section(
 export const SYNC = section('sync', 'Copy settings (sync, jobs --dev, worker).', {
   concurrency: integer({
     optional: true,
+    commented: true,
     min: 1,
     max: 1024,
     help: 'Objects copied at once. Default: [celery] concurrency, else 16.',
@@ -217,11 +220,13 @@ export const SYNC = section('sync', 'Copy settings (sync, jobs --dev, worker).',
 export const QUEUE = section('queue', 'Distributed mode (BullMQ on Redis).', {
   redis: url(['redis', 'rediss'], {
     optional: true,
+    commented: true,
     help: 'Redis URL. Default: [celery] broker.',
     example: 'redis://localhost:6379/0',
   }),
   concurrency: integer({
     optional: true,
+    commented: true,
     min: 1,
     max: 1024,
     help: 'Objects each worker copies at once. Default: [celery] concurrency, else 16.',
