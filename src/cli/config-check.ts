@@ -21,7 +21,7 @@ export async function runConfigCheck(ctx: CommandContext, out: Writable): Promis
           : '(empty)'
         : value === undefined
           ? '(unset)'
-          : String(value);
+          : ctx.redact(String(value));
       text += `  ${key} = ${shown}\n`;
     }
   }
@@ -39,6 +39,6 @@ export async function runConfigCheck(ctx: CommandContext, out: Writable): Promis
       );
     }
   }
-  await writeChunk(out, ctx.redact(text));
+  await writeChunk(out, text); // values were redacted one by one above
   return 0;
 }

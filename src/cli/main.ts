@@ -9,6 +9,7 @@ import { runConfigCheck } from './config-check.ts';
 import { Cleanup, type GlobalOptions, loadContext } from './context.ts';
 import { guardBrokenPipe, OutputClosed } from './output.ts';
 import { type PlanFormat, runPlan } from './plan.ts';
+import { type Interrupts, runSyncCommand, type SyncOptions } from './sync.ts';
 
 const PROGRAM = 'mastodon-s3-sync';
 
@@ -43,14 +44,35 @@ interface Running {
   exitCode: number;
 }
 
-/** Runs a command body with uniform error handling and cleanup. */
-async function execute(running: Running, body: () => Promise<number>): Promise<void> {
+/**
+ * Runs a command body with uniform error handling and cleanup. Without `interrupts`, Ctrl-C
+ * closes what was opened and exits 130. With them (sync), the first Ctrl-C stops reading new
+ * rows and lets in-flight copies finish, the second aborts them; the command then prints its
+ * summary and returns.
+ */
+async function execute(
+  running: Running,
+  body: () => Promise<number>,
+  interrupts?: Interrupts,
+): Promise<void> {
+  let count = 0;
   const onSignal = (signal: NodeJS.Signals) => {
+    count++;
+    if (interrupts && count === 1) {
+      process.stderr.write(`${PROGRAM}: ${signal}: finishing copies in flight (again to abort them)\n`);
+      interrupts.stop.abort();
+      return;
+    }
+    if (interrupts && count === 2) {
+      process.stderr.write(`${PROGRAM}: ${signal}: aborting copies in flight\n`);
+      interrupts.abort.abort();
+      return;
+    }
     process.stderr.write(`${PROGRAM}: interrupted (${signal}), stopping\n`);
     void running.cleanup.run().finally(() => process.exit(130));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     running.exitCode = await body();
   } finally {
@@ -58,6 +80,25 @@ async function execute(running: Running, body: () => Promise<number>): Promise<v
     process.off('SIGTERM', onSignal);
     await running.cleanup.run();
   }
+}
+
+function newInterrupts(): Interrupts {
+  return { stop: new AbortController(), abort: new AbortController() };
+}
+
+function addSyncOptions(command: Command): Command {
+  return addReadOptions(command)
+    .option(
+      '--concurrency <n>',
+      'objects copied at once (default: [sync] concurrency, else [celery] concurrency, else 16)',
+      wholeNumber(1),
+    )
+    .option('--dry-run', 'do everything except writing: list, compare, count what would be copied')
+    .option('--force', 'copy even what the destination already holds')
+    .option('--checksum', 'also compare MD5/ETag, not only size, to decide what to skip')
+    .option('--report <file>', 'write one NDJSON line per key not copied (missing, failed), with the reason')
+    .option('--json', 'print the final summary as one JSON object on stdout')
+    .option('--no-progress', 'no live progress on the terminal (log lines instead)');
 }
 
 function buildProgram(running: Running): Command {
@@ -116,6 +157,43 @@ function buildProgram(running: Running): Command {
       });
     },
   );
+
+  addSyncOptions(
+    program
+      .command('sync')
+      .description(
+        'Copy every object the database references from [s3.source] to [s3.destination], in this process.',
+      )
+      .argument('[type...]', 'tables to copy (default: all present)'),
+  ).action(async (types: string[], options: SyncOptions) => {
+    const interrupts = newInterrupts();
+    await execute(
+      running,
+      async () => runSyncCommand(loadContext(globals()), types, options, running.cleanup, interrupts),
+      interrupts,
+    );
+  });
+
+  addSyncOptions(
+    program
+      .command('jobs')
+      .description("The original tool's jobs: with --dev, run them inline (no queue), like sync.")
+      .argument('[type...]', 'tables (default: all present)')
+      .option('--dev', 'run inline in this process instead of queueing (the original dev mode)'),
+  ).action(async (types: string[], options: SyncOptions & { dev?: boolean }) => {
+    if (!options.dev) {
+      throw new UserError(
+        'queueing jobs needs distributed mode, which is not built yet: use --dev (inline) or sync',
+        2,
+      );
+    }
+    const interrupts = newInterrupts();
+    await execute(
+      running,
+      async () => runSyncCommand(loadContext(globals()), types, options, running.cleanup, interrupts),
+      interrupts,
+    );
+  });
 
   program
     .command('config')

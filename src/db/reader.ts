@@ -6,7 +6,7 @@
 import { TABLES, wantedColumns } from '../mastodon/attachments.ts';
 import type { Row, TableName } from '../mastodon/types.ts';
 import type { MastodonDatabase } from './database.ts';
-import { countQuery, keysetQuery, offsetQuery } from './queries/keyset.ts';
+import { countQuery, ESTIMATE_ROWS, keysetQuery, offsetQuery } from './queries/keyset.ts';
 
 export interface ReadOptions {
   /** Start after this id (exclusive). Ids ≤ 0 (the instance actor) are always skipped. */
@@ -78,5 +78,22 @@ export async function countRows(
     lowerBound(options.sinceId),
   ]);
   const total = Math.max(0, Number(rows[0]?.n ?? 0) - (options.offset ?? 0));
+  return Math.min(total, options.limit ?? Number.POSITIVE_INFINITY);
+}
+
+/**
+ * About how many rows a read will yield, for progress: the planner's estimate on large tables
+ * (count(*) on tens of millions of rows takes too long to wait for), an exact count on small
+ * or never-analysed ones.
+ */
+export async function estimateRows(
+  db: MastodonDatabase,
+  table: TableName,
+  options: Pick<ReadOptions, 'sinceId' | 'offset' | 'limit'>,
+): Promise<number> {
+  const rows = await db.query<{ n: string }>(ESTIMATE_ROWS, [db.config.schema, table]);
+  const estimate = Number(rows[0]?.n ?? -1);
+  if (estimate < 100_000 || options.sinceId !== undefined) return countRows(db, table, options);
+  const total = Math.max(0, estimate - (options.offset ?? 0));
   return Math.min(total, options.limit ?? Number.POSITIVE_INFINITY);
 }

@@ -121,3 +121,26 @@ export function keysForRow(table: TableName, row: Row, options: Partial<CatalogO
   }
   return keys;
 }
+
+/**
+ * Where else the object of a key may sit (spec §8.5, §8.7), tried only when the key itself is
+ * missing at the source:
+ * - a `cache/` key: the old location, for rows whose schema version was set without the file
+ *   moving (Mastodon 3.1.4's upgrade tool, or a source object missing at upgrade time);
+ * - a remote record's key without `cache/` when the table has no schema-version column for the
+ *   attachment (the version is unknown): the `cache/` location.
+ * Returns null when there is no other place to look.
+ */
+export function alternateKey(item: CatalogKey, tableColumns: ReadonlySet<string>): string | null {
+  const attachment = TABLES[item.table].attachments.find((a) => a.name === item.attachment);
+  if (!attachment?.isLocal) return null;
+  const prefixLength = item.key.indexOf(`${item.table}/`);
+  if (prefixLength < 0) return null;
+  const keyPrefix = item.key.slice(0, prefixLength);
+  if (keyPrefix.endsWith('cache/'))
+    return keyPrefix.slice(0, -'cache/'.length) + item.key.slice(prefixLength);
+  if (item.remote && !tableColumns.has(`${attachment.name}_storage_schema_version`)) {
+    return `${keyPrefix}cache/${item.key.slice(prefixLength)}`;
+  }
+  return null;
+}

@@ -35,3 +35,10 @@ export const SCHEMA_VERSION = `SELECT max(version)::text AS version FROM schema_
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
+
+/**
+ * The planner's row estimate (instant, unlike count(*) on a large table); -1 or 0 when the
+ * table was never analysed. Parameters: $1 = schema, $2 = table.
+ */
+export const ESTIMATE_ROWS = `SELECT c.reltuples::bigint::text AS n FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`;

@@ -1,0 +1,80 @@
+/**
+ * A loopback HTTP proxy placed in front of an S3 server: records every request (method, path,
+ * the headers that matter: ACL, Cache-Control, Content-Type), counts them, and can add latency
+ * — real object stores answer in 10–100 ms, loopback in well under one.
+ */
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  status?: number;
+}
+
+export interface Proxy {
+  endpoint: string;
+  requests: RecordedRequest[];
+  reset(): void;
+  stop(): Promise<void>;
+}
+
+export interface ProxyOptions {
+  target: string;
+  /** Added before forwarding each request. */
+  latencyMs?: number;
+  /** Keep recorded requests (default true; benchmarks turn it off and use `count`). */
+  record?: boolean;
+}
+
+export async function startProxy(options: ProxyOptions): Promise<Proxy & { count: () => number }> {
+  const target = new URL(options.target);
+  const requests: RecordedRequest[] = [];
+  let count = 0;
+  const server: Server = createServer((req, res) => {
+    count++;
+    const entry: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      headers: req.headers,
+    };
+    if (options.record !== false) requests.push(entry);
+    const forward = () => {
+      const upstream = httpRequest(
+        {
+          host: target.hostname,
+          port: target.port,
+          method: req.method,
+          path: req.url,
+          headers: req.headers,
+        },
+        (response) => {
+          entry.status = response.statusCode;
+          res.writeHead(response.statusCode ?? 502, response.headers);
+          response.pipe(res);
+        },
+      );
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
+    };
+    if (options.latencyMs) setTimeout(forward, options.latencyMs);
+    else forward();
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    requests,
+    count: () => count,
+    reset() {
+      requests.length = 0;
+      count = 0;
+    },
+    async stop() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}

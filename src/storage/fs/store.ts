@@ -1,0 +1,158 @@
+/**
+ * A Mastodon `public/system` directory as an ObjectStore. Writes go to a temporary file in the
+ * target directory and are renamed into place, so no reader ever sees a partial file; keys are
+ * checked so nothing can be written outside the root. Content-Type and Cache-Control are not
+ * stored (the web server derives them), so head/read report none and the catalog's apply.
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { StoreError } from '../errors.ts';
+import { unsafeKeyReason } from '../keys.ts';
+import type { ListPage, ObjectInfo, ObjectStore, StoreFeatures, WriteOptions } from '../types.ts';
+
+/** Temporary files are named `.<name>.<random>.msst-tmp` beside their target. */
+export const TEMP_SUFFIX = '.msst-tmp';
+
+export class FsStore implements ObjectStore {
+  readonly features: StoreFeatures = { listing: false, md5Etags: false };
+  readonly description: string;
+  private readonly root: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+    this.description = `directory ${this.root}`;
+  }
+
+  /** The file for a key, after checking that it stays inside the root. */
+  pathOf(key: string): string {
+    const reason = unsafeKeyReason(key);
+    if (reason) throw new StoreError('fatal', `refusing key ${JSON.stringify(key.slice(0, 200))}: ${reason}`);
+    const path = resolve(this.root, ...key.split('/'));
+    const inside = relative(this.root, path);
+    if (inside === '' || inside.startsWith(`..${sep}`) || inside === '..' || resolve(inside) === inside) {
+      throw new StoreError('fatal', `refusing key ${JSON.stringify(key.slice(0, 200))}: outside the root`);
+    }
+    return path;
+  }
+
+  async check({ write }: { write: boolean; signal?: AbortSignal }): Promise<void> {
+    try {
+      const info = await stat(this.root);
+      if (!info.isDirectory()) throw new StoreError('fatal', `${this.root} is not a directory`);
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && write) {
+        await mkdir(this.root, { recursive: true });
+        return;
+      }
+      throw new StoreError('fatal', `directory ${this.root}: ${code === 'ENOENT' ? 'does not exist' : code}`);
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    try {
+      const info = await stat(this.pathOf(key));
+      return info.isFile() ? { key, size: info.size } : null;
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      if (
+        (error as NodeJS.ErrnoException).code === 'ENOENT' ||
+        (error as NodeJS.ErrnoException).code === 'ENOTDIR'
+      ) {
+        return null;
+      }
+      throw new StoreError('retryable', `stat ${key}: ${(error as NodeJS.ErrnoException).code}`);
+    }
+  }
+
+  async read(key: string): Promise<{ info: ObjectInfo; body: Readable }> {
+    const path = this.pathOf(key);
+    try {
+      const handle = await open(path, 'r');
+      const info = await handle.stat();
+      if (!info.isFile()) {
+        await handle.close();
+        throw new StoreError('gone', `read ${key}: not a file`);
+      }
+      return {
+        info: { key, size: info.size },
+        body: createReadStream('', { fd: handle.fd, autoClose: true }),
+      };
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw new StoreError('gone', `read ${key}: no such file`);
+      throw new StoreError('fatal', `read ${key}: ${code}`);
+    }
+  }
+
+  async write(key: string, body: Readable, options: WriteOptions): Promise<{ etag?: string }> {
+    const path = this.pathOf(key);
+    const temp = join(dirname(path), `.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      await pipeline(
+        body,
+        createWriteStream(temp, { flags: 'wx', mode: options.acl === 'private' ? 0o600 : 0o644 }),
+        {
+          ...(options.signal ? { signal: options.signal } : {}),
+        },
+      );
+      const written = await stat(temp);
+      if (written.size !== options.size) {
+        throw new StoreError('retryable', `write ${key}: wrote ${written.size} of ${options.size} bytes`);
+      }
+      await rename(temp, path);
+      return {};
+    } catch (error) {
+      await rm(temp, { force: true }).catch(() => {});
+      if (error instanceof StoreError) throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EACCES' || code === 'EROFS' || code === 'EDQUOT') {
+        throw new StoreError('fatal', `write ${key}: ${code}`);
+      }
+      if ((error as Error).name === 'AbortError') throw new StoreError('fatal', `write ${key}: aborted`);
+      throw new StoreError(
+        (error as StoreError).kind ?? 'retryable',
+        `write ${key}: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  /**
+   * Keys under a prefix directory, sorted, after `startAfter` (for orphan reports; copies use
+   * head, which is cheaper here). One page holds the whole subtree.
+   */
+  async list(prefix: string, startAfter: string | undefined): Promise<ListPage> {
+    const base = prefix.replace(/\/$/, '');
+    const items: ObjectInfo[] = [];
+    const walk = async (dir: string, keyPrefix: string): Promise<void> => {
+      let entries: import('node:fs').Dirent[];
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const entry of entries) {
+        const key = keyPrefix ? `${keyPrefix}/${entry.name}` : entry.name;
+        if (entry.isDirectory()) await walk(join(dir, entry.name), key);
+        else if (entry.isFile() && !entry.name.endsWith(TEMP_SUFFIX)) {
+          items.push({ key, size: (await stat(join(dir, entry.name))).size });
+        }
+      }
+    };
+    await walk(base ? this.pathOf(base) : this.root, base);
+    items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return {
+      items: startAfter === undefined ? items : items.filter((i) => i.key > startAfter),
+      truncated: false,
+    };
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,34 @@
+/** Building a store from its config. */
+import type { StoreConfig } from '../config/stores.ts';
+import { FsStore } from './fs/store.ts';
+import { createS3Client } from './s3/client.ts';
+import { S3Store } from './s3/store.ts';
+import type { ObjectStore } from './types.ts';
+
+export interface StoreTuning {
+  concurrency: number;
+  multipartThreshold: number;
+  partSize: number;
+}
+
+export function openStore(config: StoreConfig, tuning: StoreTuning): ObjectStore {
+  if (config.type === 'filesystem') return new FsStore(config.path);
+  const client = createS3Client({
+    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    region: config.region,
+    ...(config.accessKeyId ? { accessKeyId: config.accessKeyId } : {}),
+    ...(config.secretAccessKey ? { secretAccessKey: config.secretAccessKey } : {}),
+    forcePathStyle: config.forcePathStyle,
+    maxSockets: tuning.concurrency + 8,
+  });
+  return new S3Store({
+    client,
+    bucket: config.bucket,
+    keyPrefix: config.keyPrefix,
+    endpointLabel: config.endpoint ?? `aws:${config.region}`,
+    storageClass: config.storageClass,
+    multipartThreshold: tuning.multipartThreshold,
+    partSize: tuning.partSize,
+    maxMultipart: Math.max(1, Math.min(4, tuning.concurrency)),
+  });
+}

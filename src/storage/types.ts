@@ -1,0 +1,68 @@
+/**
+ * The one contract every store implements (S3, filesystem). Keys are logical Mastodon keys
+ * (`media_attachments/files/…`); a store applies its own key prefix. A store never counts,
+ * retries, prints or decides: it maps its backend's errors to StoreError kinds and returns.
+ */
+import type { Readable } from 'node:stream';
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  /** The ETag without quotes; an MD5 hex digest when the object was not uploaded in parts. */
+  etag?: string;
+  contentType?: string;
+  cacheControl?: string;
+}
+
+export interface ListPage {
+  items: ObjectInfo[];
+  /** More keys follow the last item. */
+  truncated: boolean;
+}
+
+export interface WriteOptions {
+  /** Exact byte length of the body; a body that ends short fails the write. */
+  size: number;
+  contentType: string;
+  cacheControl: string;
+  /** Canned ACL, or null for no ACL header. */
+  acl: string | null;
+  /** MD5 hex of the body when known: the server verifies it (Content-MD5). */
+  md5?: string;
+  signal?: AbortSignal;
+}
+
+export interface StoreFeatures {
+  /** Listing a key range costs less than asking per key (S3: yes; filesystem: stat is cheaper). */
+  listing: boolean;
+  /** ETags of single-part uploads are MD5 digests. */
+  md5Etags: boolean;
+}
+
+export interface ObjectStore {
+  /** For messages and logs; never contains a secret. */
+  readonly description: string;
+  readonly features: StoreFeatures;
+  /** Fails fast (StoreError) if the bucket or directory is missing or credentials are refused. */
+  check(options: { write: boolean; signal?: AbortSignal }): Promise<void>;
+  /** Metadata of one object, or null when absent. */
+  head(key: string, signal?: AbortSignal): Promise<ObjectInfo | null>;
+  /** The object's body as a stream (StoreError 'gone' when absent). */
+  read(key: string, signal?: AbortSignal): Promise<{ info: ObjectInfo; body: Readable }>;
+  /** Writes the whole body under key; nothing partial is ever visible. */
+  write(key: string, body: Readable, options: WriteOptions): Promise<{ etag?: string }>;
+  /**
+   * Copies inside the provider from `source` (another store on the same account), if this store
+   * can; resolves false when it cannot (the caller streams instead). The caller decides
+   * whether the two stores share an account; the store only knows whether it is able.
+   */
+  copyFrom?(
+    source: ObjectStore,
+    sourceKey: string,
+    key: string,
+    options: Omit<WriteOptions, 'md5'>,
+  ): Promise<boolean>;
+  /** One page of keys under `prefix`, in lexicographic order, strictly after `startAfter`. */
+  list(prefix: string, startAfter: string | undefined, signal?: AbortSignal): Promise<ListPage>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,101 @@
+/**
+ * What a store holds for a batch of keys, as cheaply as the store allows.
+ *
+ * S3 (listing is cheap): keys of a batch are grouped by their attachment prefix
+ * (`[cache/]<table>/<attachment>/`), sorted, and resolved with ListObjectsV2 pages that start
+ * just before the first unresolved key (StartAfter, never continuation tokens). One page of up
+ * to 1,000 keys answers for up to 1,000 objects, so a re-run where everything is there costs
+ * about one request per 1,000 objects, and a first run into an empty bucket one request per
+ * batch. Each page resolves at least one key, so the worst case (a bucket full of unrelated
+ * keys between ours) is one request per key, as HEAD would be.
+ *
+ * Filesystem (stat is cheaper than walking directories): one stat per key.
+ */
+import type { ObjectInfo, ObjectStore } from '../storage/types.ts';
+
+export interface LookupContext {
+  signal?: AbortSignal;
+  /** Counts requests made. */
+  onRequest(kind: 'list' | 'head'): void;
+  /** Wraps each request in the run's retry policy. */
+  retry<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/** `[cache/]<table>/<attachment>/` of a logical key. */
+export function attachmentPrefix(key: string): string {
+  const parts = key.split('/');
+  const depth = parts[0] === 'cache' ? 3 : 2;
+  return `${parts.slice(0, depth).join('/')}/`;
+}
+
+/** S3 lists in UTF-8 byte order; JS compares UTF-16 code units. They agree except around surrogates. */
+function byUtf8(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+async function listRange(
+  store: ObjectStore,
+  prefix: string,
+  sortedKeys: readonly string[],
+  found: Map<string, ObjectInfo>,
+  ctx: LookupContext,
+): Promise<void> {
+  let next = 0;
+  let cursor: string | undefined; // the last key listed so far
+  while (next < sortedKeys.length) {
+    // Start just below the first unresolved key (the key without its last character sorts
+    // before it), or after the last listed key if that is further: every page moves forward.
+    const floor = sortedKeys[next]!.slice(0, -1);
+    const startAfter = cursor !== undefined && byUtf8(cursor, floor) > 0 ? cursor : floor;
+    ctx.onRequest('list');
+    const page = await ctx.retry(() => store.list(prefix, startAfter, ctx.signal));
+    for (const item of page.items) found.set(item.key, item);
+    if (!page.truncated || page.items.length === 0) return; // everything from here on has been seen
+    cursor = page.items[page.items.length - 1]!.key;
+    while (next < sortedKeys.length && byUtf8(sortedKeys[next]!, cursor) <= 0) next++;
+  }
+}
+
+async function headEach(
+  store: ObjectStore,
+  keys: readonly string[],
+  found: Map<string, ObjectInfo>,
+  ctx: LookupContext,
+) {
+  const parallel = 8;
+  for (let i = 0; i < keys.length; i += parallel) {
+    await Promise.all(
+      keys.slice(i, i + parallel).map(async (key) => {
+        ctx.onRequest('head');
+        const info = await ctx.retry(() => store.head(key, ctx.signal));
+        if (info) found.set(key, info);
+      }),
+    );
+  }
+}
+
+/** The objects the store holds among `keys` (absent keys are simply not in the map). */
+export async function lookupKeys(
+  store: ObjectStore,
+  keys: readonly string[],
+  ctx: LookupContext,
+): Promise<Map<string, ObjectInfo>> {
+  const found = new Map<string, ObjectInfo>();
+  if (keys.length === 0) return found;
+  if (!store.features.listing) {
+    await headEach(store, keys, found, ctx);
+    return found;
+  }
+  const groups = new Map<string, string[]>();
+  for (const key of keys) {
+    const prefix = attachmentPrefix(key);
+    const group = groups.get(prefix);
+    if (group) group.push(key);
+    else groups.set(prefix, [key]);
+  }
+  for (const [prefix, group] of groups) {
+    group.sort(byUtf8);
+    await listRange(store, prefix, group, found, ctx);
+  }
+  return found;
+}

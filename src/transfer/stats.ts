@@ -1,0 +1,87 @@
+/**
+ * Run accounting, kept apart from copying and from display (as rclone's StatsInfo): copy code
+ * records outcomes here; one `snapshot()` feeds the progress line, the summary table, --json
+ * and (later) the dashboard.
+ */
+import type { TableName } from '../mastodon/types.ts';
+
+export interface TableCounters {
+  /** Keys the catalog listed so far. */
+  keys: number;
+  rows: number;
+  /** Estimated rows for the whole run (progress and ETA). */
+  rowsTotal: number;
+  copied: number;
+  skipped: number;
+  missing: number;
+  failed: number;
+  /** Bytes of objects copied (counted once an object is complete). */
+  bytes: number;
+}
+
+export type RequestKind = 'list' | 'head' | 'get' | 'put' | 'copy';
+
+export interface StatsSnapshot {
+  elapsedSeconds: number;
+  tables: Record<string, TableCounters>;
+  totals: TableCounters;
+  /** Bytes streamed so far, including objects still in flight (for the live rate). */
+  bytesStreamed: number;
+  retries: number;
+  throttled: number;
+  /** Objects found only at their alternate location (with/without `cache/`). */
+  alternate: number;
+  requests: Record<RequestKind, number>;
+  inFlight: number;
+  concurrency: number;
+}
+
+function emptyCounters(): TableCounters {
+  return { keys: 0, rows: 0, rowsTotal: 0, copied: 0, skipped: 0, missing: 0, failed: 0, bytes: 0 };
+}
+
+export class Stats {
+  private readonly started = Date.now();
+  private readonly tables = new Map<string, TableCounters>();
+  bytesStreamed = 0;
+  retries = 0;
+  throttled = 0;
+  alternate = 0;
+  inFlight = 0;
+  concurrency = 0;
+  readonly requests: Record<RequestKind, number> = { list: 0, head: 0, get: 0, put: 0, copy: 0 };
+
+  table(name: TableName | string): TableCounters {
+    let counters = this.tables.get(name);
+    if (!counters) {
+      counters = emptyCounters();
+      this.tables.set(name, counters);
+    }
+    return counters;
+  }
+
+  request(kind: RequestKind, n = 1): void {
+    this.requests[kind] += n;
+  }
+
+  snapshot(): StatsSnapshot {
+    const totals = emptyCounters();
+    const tables: Record<string, TableCounters> = {};
+    for (const [name, counters] of this.tables) {
+      tables[name] = { ...counters };
+      for (const field of Object.keys(totals) as Array<keyof TableCounters>) totals[field] += counters[field];
+    }
+    return {
+      elapsedSeconds: (Date.now() - this.started) / 1000,
+      tables,
+      totals,
+      bytesStreamed: this.bytesStreamed,
+      retries: this.retries,
+      throttled: this.throttled,
+      alternate: this.alternate,
+      requests: { ...this.requests },
+      inFlight: this.inFlight,
+      concurrency: this.concurrency,
+    };
+  }
+}
