@@ -98,7 +98,13 @@ export async function runPlan(
   cleanup.add(() => db.close());
 
   const columns = await db.introspect();
-  const tables = presentTables(requested, columns, ctx.log, types.length > 0);
+  const tables = presentTables(
+    requested,
+    columns,
+    ctx.log,
+    types.length > 0,
+    `${db.target} (schema ${config.schema})`,
+  );
   ctx.log.debug({ target: db.target, schemaVersion: await db.schemaVersion(), tables }, 'reading');
 
   const read: ReadOptions = { batchSize: options.batchSize ?? config.batchSize };

@@ -86,7 +86,13 @@ export async function runSyncCommand(
   const db = await MastodonDatabase.open(dbConfig, ctx.log);
   cleanup.add(() => db.close());
   const columns = await db.introspect();
-  const tables = presentTables(requested, columns, ctx.log, types.length > 0);
+  const tables = presentTables(
+    requested,
+    columns,
+    ctx.log,
+    types.length > 0,
+    `${db.target} (schema ${dbConfig.schema})`,
+  );
 
   const read: ReadOptions = { batchSize: options.batchSize ?? dbConfig.batchSize };
   if (options.limit !== undefined) read.limit = options.limit;

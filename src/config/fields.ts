@@ -28,7 +28,10 @@ type Check<T> = (raw: string) => { ok: true; value: T } | { ok: false; message: 
 /** What an error message may show of a value: nothing for secrets, a bounded, printable excerpt else. */
 export function describeValue(raw: string, secret: boolean | undefined): string {
   if (secret) return '(hidden)';
-  const printable = raw.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  // A URL's password is a secret even in a key that is not (a broker URL, an endpoint).
+  const printable = raw
+    .replace(/(\/\/[^:/@\s]*:)[^@/\s]*@/g, '$1***@')
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
   return JSON.stringify(printable.length > 60 ? `${printable.slice(0, 57)}...` : printable);
 }
 

@@ -25,7 +25,10 @@ export function selectableColumns(table: TableName, existing: ReadonlySet<string
 
 /** Why a table cannot be read as a Mastodon table, or null if it can. */
 export function tableProblem(table: TableName, existing: ReadonlySet<string>): string | null {
-  const required = ['id', ...TABLES[table].attachments.map((a) => `${a.name}_file_name`)];
+  const required = [
+    'id',
+    ...TABLES[table].attachments.filter((a) => !a.optional).map((a) => `${a.name}_file_name`),
+  ];
   const missing = required.filter((column) => !existing.has(column));
   return missing.length === 0 ? null : `table ${table} has no column ${missing.join(', ')}`;
 }

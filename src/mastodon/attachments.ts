@@ -15,6 +15,8 @@ export interface AttachmentDef {
   name: string;
   /** Pluralised name used in the key (`files`, `avatars`, `data`). */
   plural: string;
+  /** Added in a later Mastodon version: older databases lack its columns (media thumbnails, 3.2). */
+  optional?: boolean;
   /** Whether `<name>_storage_schema_version` can exist (it decides the `cache/` prefix). */
   hasSchemaVersion: boolean;
   /**
@@ -122,6 +124,7 @@ export const TABLES: Readonly<Record<TableName, TableDef>> = {
       {
         name: 'thumbnail',
         plural: 'thumbnails',
+        optional: true,
         hasSchemaVersion: true,
         isLocal: mediaIsLocal,
         styles: () => NONE,

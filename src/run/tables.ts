@@ -30,7 +30,13 @@ export function presentTables(
   columns: ReadonlyMap<TableName, ReadonlySet<string>>,
   log: Logger,
   explicit: boolean,
+  where: string,
 ): TableName[] {
+  // No Mastodon table at all is a wrong database or schema name, not an empty instance:
+  // reporting success there would let a sync copy nothing and look done.
+  if (columns.size === 0) {
+    throw new ServiceError(`no Mastodon tables in ${where}: check [pg.database] database and schema`);
+  }
   const present: TableName[] = [];
   for (const table of requested) {
     const existing = columns.get(table);

@@ -8,8 +8,10 @@
  * Order: by id, so a run can resume from the last id it saw.
  */
 export function keysetQuery(schema: string, table: string, columns: readonly string[]): string {
-  const list = columns.map((c) => (c === 'id' ? 'id::text AS id' : quoteIdent(c))).join(', ');
-  return `SELECT ${list} FROM ${quoteIdent(schema)}.${quoteIdent(table)} WHERE id > $1 ORDER BY id LIMIT $2`;
+  // `t.id` everywhere: a bare `id` in ORDER BY would sort the text output column, and
+  // '108…' (a snowflake) sorts before '21…' (an old sequence id) as text.
+  const list = columns.map((c) => (c === 'id' ? 't.id::text AS id' : `t.${quoteIdent(c)}`)).join(', ');
+  return `SELECT ${list} FROM ${quoteIdent(schema)}.${quoteIdent(table)} AS t WHERE t.id > $1 ORDER BY t.id LIMIT $2`;
 }
 
 /**
@@ -17,7 +19,7 @@ export function keysetQuery(schema: string, table: string, columns: readonly str
  * Parameters: $1 = lower bound (exclusive), $2 = offset - 1.
  */
 export function offsetQuery(schema: string, table: string): string {
-  return `SELECT id::text AS id FROM ${quoteIdent(schema)}.${quoteIdent(table)} WHERE id > $1 ORDER BY id OFFSET $2 LIMIT 1`;
+  return `SELECT t.id::text AS id FROM ${quoteIdent(schema)}.${quoteIdent(table)} AS t WHERE t.id > $1 ORDER BY t.id OFFSET $2 LIMIT 1`;
 }
 
 /** Counts the rows a run will read. Parameters: $1 = lower bound (exclusive). */
