@@ -178,6 +178,7 @@ class SyncRun {
           continue;
         }
         [sourceKey, sourceInfo] = found;
+        this.deps.log.info({ key: item.key, foundAt: sourceKey }, 'found at its alternate location; copying it to the referenced key');
       }
       const decision = decide(sourceInfo, atDest.get(item.key) ?? null, this.settings);
       if (decision.action === 'skip') stats.table(item.table).skipped++;

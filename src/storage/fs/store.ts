@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StoreError } from '../errors.ts';
@@ -32,8 +32,8 @@ export class FsStore implements ObjectStore {
     const reason = unsafeKeyReason(key);
     if (reason) throw new StoreError('fatal', `refusing key ${JSON.stringify(key.slice(0, 200))}: ${reason}`);
     const path = resolve(this.root, ...key.split('/'));
-    const inside = relative(this.root, path);
-    if (inside === '' || inside.startsWith(`..${sep}`) || inside === '..' || resolve(inside) === inside) {
+    // Belt and braces: unsafeKeyReason already refuses `..`; this refuses anything else that resolves outside.
+    if (!path.startsWith(this.root + sep)) {
       throw new StoreError('fatal', `refusing key ${JSON.stringify(key.slice(0, 200))}: outside the root`);
     }
     return path;
