@@ -58,18 +58,16 @@ async function main(): Promise<void> {
     const present = keys.filter((k) => !absent.has(k.key));
     for (let i = 0; i < present.length; i += 16) {
       await Promise.all(
-        present
-          .slice(i, i + 16)
-          .map((k) =>
-            client.send(
-              new PutObjectCommand({
-                Bucket: 'mastodon-old',
-                Key: k.key,
-                Body: sampleBytes(k),
-                ContentType: k.contentType,
-              }),
-            ),
+        present.slice(i, i + 16).map((k) =>
+          client.send(
+            new PutObjectCommand({
+              Bucket: 'mastodon-old',
+              Key: k.key,
+              Body: sampleBytes(k),
+              ContentType: k.contentType,
+            }),
           ),
+        ),
       );
     }
     client.destroy();

@@ -23,6 +23,8 @@ export interface RunResult {
   sysSeconds: number;
   /** Lines on stdout, when `countLines` was asked. */
   lines: number | null;
+  /** What the CLI wrote on stderr (first 64 KiB): logs, and warnings worth reporting. */
+  stderr: string;
   /** How the numbers were taken: 'gnu-time' or 'resourceUsage'. */
   via: string;
 }
@@ -124,7 +126,11 @@ export async function runCli(args: readonly string[], options: RunOptions = {}):
       user = u!;
       sys = s!;
     } else {
-      const usage = JSON.parse(readFileSync(usageFile, 'utf8')) as { maxRSS: number; user: number; sys: number };
+      const usage = JSON.parse(readFileSync(usageFile, 'utf8')) as {
+        maxRSS: number;
+        user: number;
+        sys: number;
+      };
       peakRssKB = usage.maxRSS;
       user = usage.user / 1e6;
       sys = usage.sys / 1e6;
@@ -136,6 +142,7 @@ export async function runCli(args: readonly string[], options: RunOptions = {}):
       userSeconds: user,
       sysSeconds: sys,
       lines,
+      stderr,
       via: useTime ? 'gnu-time' : 'resourceUsage',
     };
   } finally {

@@ -3,13 +3,14 @@
  * as one line (exit 2 for config/usage, 1 for runtime), and closes what it opened on exit
  * and on Ctrl-C.
  */
+import { setMaxListeners } from 'node:events';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { UserError } from '../errors.ts';
 import { runConfigCheck } from './config-check.ts';
 import { Cleanup, type GlobalOptions, loadContext } from './context.ts';
 import { guardBrokenPipe, OutputClosed } from './output.ts';
 import { type PlanFormat, runPlan } from './plan.ts';
-import { type Interrupts, runSyncCommand, type SyncOptions } from './sync.ts';
+import type { Interrupts, SyncOptions } from './sync.ts';
 
 const PROGRAM = 'mastodon-s3-sync';
 
@@ -83,7 +84,10 @@ async function execute(
 }
 
 function newInterrupts(): Interrupts {
-  return { stop: new AbortController(), abort: new AbortController() };
+  const interrupts = { stop: new AbortController(), abort: new AbortController() };
+  // Every request in flight listens on these signals: hundreds at a time is expected.
+  setMaxListeners(0, interrupts.stop.signal, interrupts.abort.signal);
+  return interrupts;
 }
 
 function addSyncOptions(command: Command): Command {
@@ -169,7 +173,14 @@ function buildProgram(running: Running): Command {
     const interrupts = newInterrupts();
     await execute(
       running,
-      async () => runSyncCommand(loadContext(globals()), types, options, running.cleanup, interrupts),
+      async () =>
+        (await import('./sync.ts')).runSyncCommand(
+          loadContext(globals()),
+          types,
+          options,
+          running.cleanup,
+          interrupts,
+        ),
       interrupts,
     );
   });
@@ -190,7 +201,14 @@ function buildProgram(running: Running): Command {
     const interrupts = newInterrupts();
     await execute(
       running,
-      async () => runSyncCommand(loadContext(globals()), types, options, running.cleanup, interrupts),
+      async () =>
+        (await import('./sync.ts')).runSyncCommand(
+          loadContext(globals()),
+          types,
+          options,
+          running.cleanup,
+          interrupts,
+        ),
       interrupts,
     );
   });

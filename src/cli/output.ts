@@ -1,18 +1,24 @@
 /** Writing data to stdout with backpressure, and stopping quietly when the reader goes away (`| head`). */
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 
 export class OutputClosed extends Error {}
 
 export async function writeChunk(out: Writable, chunk: string): Promise<void> {
   if (out.destroyed || out.writableEnded) throw new OutputClosed('output closed');
-  if (!out.write(chunk)) {
-    const [event] = await Promise.race([
-      once(out, 'drain').then(() => ['drain']),
-      once(out, 'close').then(() => ['close']),
-    ]);
-    if (event === 'close') throw new OutputClosed('output closed');
-  }
+  if (out.write(chunk)) return;
+  // Wait for 'drain' or 'close', whichever comes first, and remove both listeners after.
+  await new Promise<void>((resolve, reject) => {
+    const onDrain = () => {
+      out.off('close', onClose);
+      resolve();
+    };
+    const onClose = () => {
+      out.off('drain', onDrain);
+      reject(new OutputClosed('output closed'));
+    };
+    out.once('drain', onDrain);
+    out.once('close', onClose);
+  });
 }
 
 /** Makes EPIPE on stdout end the run cleanly instead of crashing it. */

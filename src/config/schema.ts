@@ -112,10 +112,10 @@ export const DATABASE = section('pg.database', "Mastodon's PostgreSQL database. 
     help: 'Seconds to wait for a connection before failing.',
   }),
   batch_size: integer({
-    default: 5000,
+    default: 1000,
     min: 1,
     max: 100000,
-    help: 'Rows read per query (keyset pagination).',
+    help: 'Rows read per query (keyset pagination). Larger batches cost memory, not speed.',
   }),
 });
 

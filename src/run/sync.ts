@@ -163,8 +163,10 @@ class SyncRun {
     }
     const names = safe.map((item) => item.key);
     const ctx = this.lookupContext();
-    const atSource = await lookupKeys(source, names, ctx);
-    const atDest = this.settings.force ? new Map<string, ObjectInfo>() : await lookupKeys(dest, names, ctx);
+    const [atSource, atDest] = await Promise.all([
+      lookupKeys(source, names, ctx),
+      this.settings.force ? new Map<string, ObjectInfo>() : lookupKeys(dest, names, ctx),
+    ]);
 
     for (const item of safe) {
       if (this.deps.stop.aborted) return;
@@ -178,7 +180,10 @@ class SyncRun {
           continue;
         }
         [sourceKey, sourceInfo] = found;
-        this.deps.log.info({ key: item.key, foundAt: sourceKey }, 'found at its alternate location; copying it to the referenced key');
+        this.deps.log.info(
+          { key: item.key, foundAt: sourceKey },
+          'found at its alternate location; copying it to the referenced key',
+        );
       }
       const decision = decide(sourceInfo, atDest.get(item.key) ?? null, this.settings);
       if (decision.action === 'skip') stats.table(item.table).skipped++;

@@ -1,7 +1,8 @@
 /** Building a store from its config. */
 import type { StoreConfig } from '../config/stores.ts';
 import { FsStore } from './fs/store.ts';
-import { createS3Client } from './s3/client.ts';
+import { createS3Client, usePathStyle } from './s3/client.ts';
+import { ObjectRequests } from './s3/object-requests.ts';
 import { S3Store } from './s3/store.ts';
 import type { ObjectStore } from './types.ts';
 
@@ -21,7 +22,20 @@ export function openStore(config: StoreConfig, tuning: StoreTuning): ObjectStore
     forcePathStyle: config.forcePathStyle,
     maxSockets: tuning.concurrency + 8,
   });
+  const objectRequests =
+    config.accessKeyId && config.secretAccessKey
+      ? new ObjectRequests({
+          endpoint: config.endpoint ?? `https://s3.${config.region}.amazonaws.com`,
+          region: config.region,
+          accessKeyId: config.accessKeyId,
+          secretAccessKey: config.secretAccessKey,
+          pathStyle: usePathStyle(config.forcePathStyle, config.endpoint),
+          bucket: config.bucket,
+          maxSockets: tuning.concurrency + 8,
+        })
+      : undefined;
   return new S3Store({
+    ...(objectRequests ? { objectRequests } : {}),
     client,
     bucket: config.bucket,
     keyPrefix: config.keyPrefix,

@@ -93,9 +93,15 @@ export async function lookupKeys(
     if (group) group.push(key);
     else groups.set(prefix, [key]);
   }
-  for (const [prefix, group] of groups) {
-    group.sort(byUtf8);
-    await listRange(store, prefix, group, found, ctx);
-  }
+  // Groups are independent ranges: list them side by side (a few at a time).
+  const pending = [...groups];
+  const worker = async () => {
+    for (let next = pending.shift(); next; next = pending.shift()) {
+      const [prefix, group] = next;
+      group.sort(byUtf8);
+      await listRange(store, prefix, group, found, ctx);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(4, pending.length) }, worker));
   return found;
 }

@@ -224,7 +224,7 @@ describe('database settings', () => {
     assert.equal(config.tunnel, null);
     assert.equal(config.port, 5432);
     assert.equal(config.ssl, false);
-    assert.equal(config.batchSize, 5000);
+    assert.equal(config.batchSize, 1000);
   });
 });
 

@@ -23,6 +23,7 @@ import { Semaphore } from '../../run/semaphore.ts';
 import { StoreError } from '../errors.ts';
 import type { ListPage, ObjectInfo, ObjectStore, StoreFeatures, WriteOptions } from '../types.ts';
 import { classifyS3Error, describeCheckError } from './errors.ts';
+import type { ObjectRequests } from './object-requests.ts';
 
 export interface S3StoreOptions {
   client: S3Client;
@@ -40,6 +41,8 @@ export interface S3StoreOptions {
    * concurrency (default 4 × 3 × 8 MB ≈ 96 MB).
    */
   maxMultipart: number;
+  /** Lean GetObject/PutObject (static credentials only); without it the SDK client sends them. */
+  objectRequests?: ObjectRequests;
 }
 
 /** Parts of one multipart upload sent at once. */
@@ -108,6 +111,20 @@ export class S3Store implements ObjectStore {
 
   async read(key: string, signal?: AbortSignal): Promise<{ info: ObjectInfo; body: Readable }> {
     try {
+      if (this.options.objectRequests) {
+        const response = await this.options.objectRequests.get(this.fullKey(key), signal);
+        const length = Number(response.headers['content-length']);
+        if (!Number.isSafeInteger(length)) {
+          response.destroy();
+          throw new StoreError('retryable', `GET ${key}: no Content-Length`);
+        }
+        const info: ObjectInfo = { key, size: length };
+        const { etag, 'content-type': contentType, 'cache-control': cacheControl } = response.headers;
+        if (etag) info.etag = stripQuotes(etag)!;
+        if (contentType) info.contentType = contentType;
+        if (cacheControl) info.cacheControl = cacheControl;
+        return { info, body: response };
+      }
       const out = await this.options.client.send(
         new GetObjectCommand({ Bucket: this.options.bucket, Key: this.fullKey(key) }),
         { abortSignal: signal },
@@ -137,13 +154,26 @@ export class S3Store implements ObjectStore {
 
   async write(key: string, body: Readable, options: WriteOptions): Promise<{ etag?: string }> {
     if (options.size > this.options.multipartThreshold) return this.writeMultipart(key, body, options);
+    const contentMd5 = options.md5 ? Buffer.from(options.md5, 'hex').toString('base64') : undefined;
     try {
+      if (this.options.objectRequests) {
+        const headers: Record<string, string> = {
+          'content-length': String(options.size),
+          'content-type': options.contentType,
+          'cache-control': options.cacheControl,
+        };
+        if (options.acl) headers['x-amz-acl'] = options.acl;
+        if (contentMd5) headers['content-md5'] = contentMd5;
+        if (this.options.storageClass) headers['x-amz-storage-class'] = this.options.storageClass;
+        const etag = await this.options.objectRequests.put(this.fullKey(key), body, headers, options.signal);
+        return etag ? { etag } : {};
+      }
       const out = await this.options.client.send(
         new PutObjectCommand({
           ...this.commonWriteParams(key, options),
           Body: body,
           ContentLength: options.size,
-          ...(options.md5 ? { ContentMD5: Buffer.from(options.md5, 'hex').toString('base64') } : {}),
+          ...(contentMd5 ? { ContentMD5: contentMd5 } : {}),
         }),
         { abortSignal: options.signal },
       );
@@ -230,6 +260,7 @@ export class S3Store implements ObjectStore {
 
   async close(): Promise<void> {
     this.options.client.destroy();
+    this.options.objectRequests?.close();
   }
 }
 

@@ -1,0 +1,453 @@
+/**
+ * `npm run bench`: this tool's `sync` against `rclone copy --files-from <plan> --no-traverse`,
+ * on the same data in the same run, at the same concurrency.
+ *
+ * Data: N objects (default 5,000) referenced by a fake Mastodon instance in a throwaway
+ * PostgreSQL database, sized like a real bucket (mostly 20–300 KB images and small previews,
+ * some 1–10 MB videos and audio, a few 20–40 MB), in a source s3rver; destination buckets on a
+ * second s3rver with other credentials (no server-side copy for either tool).
+ *
+ * Modes: bare loopback (CPU-bound: the s3rver processes share this machine's 2 cores with the
+ * clients), and through a proxy adding 20 ms to every request (as real object stores answer
+ * in 10–100 ms: there, requests per object and concurrency set the pace). Then a re-run where
+ * everything is already there, and a memory case: concurrency 64 copying 100 MB objects.
+ *
+ * Requests are counted by the loopback proxies both tools talk through; peak RSS and CPU
+ * seconds come from GNU time. Prints a table and one JSON line.
+ *
+ * Flags: --objects N, --concurrency N, --latency MS, --no-memory, --memory-objects N,
+ * --memory-mb N, --no-rclone.
+ */
+
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { type FakeRows, fakeInstance, insertStatements, prng, referencedKeys } from '../dev/fake-instance.ts';
+import { type Proxy as RecordingProxy, startProxy } from '../dev/proxy.ts';
+import { type S3Server, startS3Server } from '../dev/s3.ts';
+import type { CatalogKey } from '../src/mastodon/types.ts';
+import { createTestDatabase, type TestDatabase } from '../test/helpers/pg.ts';
+import { type Timed, timed } from './lib/timed.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const BIN = join(ROOT, 'bin', 'mastodon-s3-sync');
+const MB = 1024 * 1024;
+
+function flag(name: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? Number(process.argv[at + 1]) : fallback;
+}
+const has = (name: string) => process.argv.includes(`--${name}`);
+
+const OBJECTS = flag('objects', 5000);
+const CONCURRENCY = flag('concurrency', 16);
+const LATENCY_MS = flag('latency', 20);
+const MEMORY_OBJECTS = flag('memory-objects', 64);
+const MEMORY_MB = flag('memory-mb', 100);
+const WITH_MEMORY = !has('no-memory');
+const WITH_RCLONE = !has('no-rclone');
+
+/** Sizes like a Mastodon bucket, deterministic per key. */
+function sizeOf(key: CatalogKey, random: () => number): number {
+  const between = (lo: number, hi: number) => Math.round(lo + random() * (hi - lo));
+  if (key.style !== 'original') return between(8 * 1024, 60 * 1024);
+  if (key.contentType === 'video/mp4')
+    return random() < 0.02 ? between(20 * MB, 40 * MB) : between(1 * MB, 10 * MB);
+  if (key.contentType === 'audio/mpeg') return between(1 * MB, 5 * MB);
+  return between(20 * 1024, 300 * 1024);
+}
+
+async function seedDatabase(rows: FakeRows, prefix: string): Promise<TestDatabase> {
+  const db = await createTestDatabase('4.6', prefix);
+  for (const statement of insertStatements(rows)) await db.client.query(statement.text, statement.values);
+  await db.client.query('ANALYZE');
+  return db;
+}
+
+async function seedObjects(
+  server: S3Server,
+  bucket: string,
+  keys: Array<{ key: string; size: number }>,
+): Promise<void> {
+  const client = new S3Client({
+    endpoint: server.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
+  const pool = randomBytes(48 * MB);
+  let next = 0;
+  const worker = async () => {
+    while (next < keys.length) {
+      const { key, size } = keys[next++]!;
+      let body: Buffer;
+      if (size <= pool.length) {
+        const offset = Math.floor(Math.random() * (pool.length - size));
+        body = pool.subarray(offset, offset + size);
+      } else {
+        body = Buffer.concat(Array.from({ length: Math.ceil(size / pool.length) }, () => pool)).subarray(
+          0,
+          size,
+        );
+      }
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: size }));
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  client.destroy();
+}
+
+function mainDataset(): { rows: FakeRows; keys: Array<{ key: string; size: number; contentType: string }> } {
+  // About 1.75 keys per media row (original + small, some thumbnails); other tables add ~15%.
+  const rows = fakeInstance({ media: Math.max(10, Math.round(OBJECTS / 2.0)), seed: 42 });
+  const random = prng(4242);
+  const keys = referencedKeys(rows).map((k) => ({
+    key: k.key,
+    size: sizeOf(k, random),
+    contentType: k.contentType,
+  }));
+  return { rows, keys };
+}
+
+function memoryDataset(): { rows: FakeRows; keys: Array<{ key: string; size: number }> } {
+  // Audio rows reference only their original: one 100 MB object per row.
+  const rows: FakeRows = {
+    media_attachments: Array.from({ length: MEMORY_OBJECTS }, (_, i) => ({
+      id: String(1000 + i),
+      type: 4,
+      file_file_name: `${String(i).padStart(16, '0')}.mp3`,
+      file_content_type: 'audio/mpeg',
+      file_file_size: MEMORY_MB * MB,
+      remote_url: '',
+    })),
+  };
+  return { rows, keys: referencedKeys(rows).map((k) => ({ key: k.key, size: MEMORY_MB * MB })) };
+}
+
+function iniFor(
+  db: TestDatabase,
+  source: string,
+  dest: string,
+  sourceBucket: string,
+  destBucket: string,
+  servers: [S3Server, S3Server],
+) {
+  return `[s3.source]
+access_key = ${servers[0].accessKeyId}
+secret_key = ${servers[0].secretAccessKey}
+endpoint_url = ${source}
+bucket = ${sourceBucket}
+
+[s3.destination]
+access_key = ${servers[1].accessKeyId}
+secret_key = ${servers[1].secretAccessKey}
+endpoint_url = ${dest}
+bucket = ${destBucket}
+
+${db.iniSection()}
+[sync]
+multipart_threshold = 15MB
+`;
+}
+
+function rcloneConfig(source: string, dest: string, servers: [S3Server, S3Server]): string {
+  const remote = (name: string, endpoint: string, server: S3Server) => `[${name}]
+type = s3
+provider = Other
+access_key_id = ${server.accessKeyId}
+secret_access_key = ${server.secretAccessKey}
+endpoint = ${endpoint}
+force_path_style = true
+`;
+  return `${remote('src', source, servers[0])}\n${remote('dst', dest, servers[1])}`;
+}
+
+interface Row {
+  tool: string;
+  mode: string;
+  objects: number;
+  seconds: number;
+  objectsPerSecond: number;
+  mbPerSecond: number;
+  requestsPerObject: number;
+  peakRssMB: number;
+  cpuSeconds: number;
+  cpuMsPerObject: number;
+}
+
+function row(tool: string, mode: string, objects: number, bytes: number, t: Timed, requests: number): Row {
+  return {
+    tool,
+    mode,
+    objects,
+    seconds: round(t.seconds, 2),
+    objectsPerSecond: round(objects / t.seconds, 1),
+    mbPerSecond: round(bytes / MB / t.seconds, 1),
+    requestsPerObject: round(requests / objects, 3),
+    peakRssMB: round(t.peakRssMB, 1),
+    cpuSeconds: round(t.cpuSeconds, 2),
+    cpuMsPerObject: round((t.cpuSeconds * 1000) / objects, 3),
+  };
+}
+
+const round = (n: number, digits: number) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+function check(t: Timed, what: string): Timed {
+  if (t.code !== 0) throw new Error(`${what} failed (exit ${t.code}):\n${t.stderr.slice(-2000)}`);
+  return t;
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'msst-bench-sync-'));
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const results: Row[] = [];
+  try {
+    const servers: [S3Server, S3Server] = await Promise.all([
+      startS3Server({
+        buckets: ['source', 'big'],
+        accessKeyId: 'BENCH-SRC',
+        secretAccessKey: 'bench-source-secret',
+      }),
+      startS3Server({
+        buckets: ['ours-lo', 'rclone-lo', 'ours-lat', 'rclone-lat', 'ours-big'],
+        accessKeyId: 'BENCH-DST',
+        secretAccessKey: 'bench-destination-secret',
+      }),
+    ]);
+    cleanups.push(
+      () => servers[0].stop(),
+      () => servers[1].stop(),
+    );
+
+    const { rows, keys } = mainDataset();
+    const totalBytes = keys.reduce((sum, k) => sum + k.size, 0);
+    console.log(`seeding ${keys.length} objects, ${(totalBytes / MB).toFixed(0)} MB …`);
+    const db = await seedDatabase(rows, 'msst_bench_sync');
+    cleanups.push(() => db.drop());
+    await seedObjects(servers[0], 'source', keys);
+
+    // Proxies: one pair without latency (request counting), one pair with LATENCY_MS.
+    const proxies = {
+      lo: await Promise.all([
+        startProxy({ target: servers[0].endpoint, record: false }),
+        startProxy({ target: servers[1].endpoint, record: false }),
+      ]),
+      lat: await Promise.all([
+        startProxy({ target: servers[0].endpoint, latencyMs: LATENCY_MS, record: false }),
+        startProxy({ target: servers[1].endpoint, latencyMs: LATENCY_MS, record: false }),
+      ]),
+    };
+    for (const p of [...proxies.lo, ...proxies.lat]) cleanups.push(() => p.stop());
+    const requests = (pair: Array<RecordingProxy & { count(): number }>) =>
+      pair[0]!.count() + pair[1]!.count();
+    const resetCounts = (pair: Array<RecordingProxy & { count(): number }>) => {
+      for (const p of pair) p.reset();
+    };
+
+    const keyList = join(work, 'keys.txt');
+    writeFileSync(keyList, keys.map((k) => k.key).join('\n') + '\n');
+
+    const ours = async (mode: 'lo' | 'lat', bucket: string, label: string) => {
+      const pair = proxies[mode];
+      const ini = join(work, `${bucket}.ini`);
+      writeFileSync(ini, iniFor(db, pair[0]!.endpoint, pair[1]!.endpoint, 'source', bucket, servers));
+      resetCounts(pair);
+      const t = check(
+        await timed(
+          process.execPath,
+          [
+            BIN,
+            'sync',
+            '--config',
+            ini,
+            '--concurrency',
+            String(CONCURRENCY),
+            '--json',
+            '--no-progress',
+            '--log-level',
+            'warn',
+          ],
+          {
+            AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          },
+        ),
+        `sync (${label})`,
+      );
+      const summary = JSON.parse(t.stdout) as {
+        copied: number;
+        skipped: number;
+        failed: number;
+        missing: number;
+        bytes: number;
+      };
+      if (summary.failed > 0 || summary.missing > 0)
+        throw new Error(`sync (${label}): ${JSON.stringify(summary)}`);
+      results.push(row('mastodon-s3-sync', label, keys.length, summary.bytes, t, requests(pair)));
+      console.log(
+        `  ${label}: mastodon-s3-sync ${t.seconds.toFixed(1)} s (copied ${summary.copied}, skipped ${summary.skipped})`,
+      );
+    };
+    const rclone = async (mode: 'lo' | 'lat', bucket: string, label: string, copiedBytes: number) => {
+      const pair = proxies[mode];
+      const conf = join(work, `rclone-${bucket}.conf`);
+      writeFileSync(conf, rcloneConfig(pair[0]!.endpoint, pair[1]!.endpoint, servers));
+      resetCounts(pair);
+      const env = { ...process.env };
+      delete env['AWS_CA_BUNDLE']; // rclone 1.60 fails with this machine's AWS_CA_BUNDLE
+      const t = check(
+        await timed(
+          'rclone',
+          [
+            '--config',
+            conf,
+            'copy',
+            'src:source',
+            `dst:${bucket}`,
+            '--files-from',
+            keyList,
+            '--no-traverse',
+            '--transfers',
+            String(CONCURRENCY),
+            '--checkers',
+            String(CONCURRENCY),
+            '--s3-no-check-bucket',
+          ],
+          { ...env, AWS_CA_BUNDLE: '' },
+        ),
+        `rclone (${label})`,
+      );
+      results.push(row('rclone', label, keys.length, copiedBytes, t, requests(pair)));
+      console.log(`  ${label}: rclone ${t.seconds.toFixed(1)} s`);
+    };
+
+    console.log('copying …');
+    await ours('lat', 'ours-lat', `first run, +${LATENCY_MS} ms`);
+    if (WITH_RCLONE) await rclone('lat', 'rclone-lat', `first run, +${LATENCY_MS} ms`, totalBytes);
+    await ours('lo', 'ours-lo', 'first run, loopback');
+    if (WITH_RCLONE) await rclone('lo', 'rclone-lo', 'first run, loopback', totalBytes);
+    await ours('lat', 'ours-lat', `re-run, +${LATENCY_MS} ms`);
+    if (WITH_RCLONE) await rclone('lat', 'rclone-lat', `re-run, +${LATENCY_MS} ms`, 0);
+
+    if (WITH_MEMORY) {
+      const memory = memoryDataset();
+      console.log(`memory case: ${MEMORY_OBJECTS} × ${MEMORY_MB} MB at concurrency 64 …`);
+      const bigDb = await seedDatabase(memory.rows, 'msst_bench_big');
+      cleanups.push(() => bigDb.drop());
+      await seedObjects(servers[0], 'big', memory.keys);
+      const ini = join(work, 'big.ini');
+      writeFileSync(ini, iniFor(bigDb, servers[0].endpoint, servers[1].endpoint, 'big', 'ours-big', servers));
+      const t = check(
+        await timed(
+          process.execPath,
+          [
+            BIN,
+            'sync',
+            '--config',
+            ini,
+            '--concurrency',
+            '64',
+            '--json',
+            '--no-progress',
+            '--log-level',
+            'warn',
+          ],
+          {
+            AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          },
+        ),
+        'sync (memory case)',
+      );
+      const summary = JSON.parse(t.stdout) as { copied: number; bytes: number };
+      results.push(
+        row(
+          'mastodon-s3-sync',
+          `memory: ${MEMORY_OBJECTS}×${MEMORY_MB} MB, c=64`,
+          summary.copied,
+          summary.bytes,
+          t,
+          0,
+        ),
+      );
+    }
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+    rmSync(work, { recursive: true, force: true });
+  }
+  report(results);
+}
+
+function report(results: Row[]): void {
+  const header = [
+    'tool',
+    'mode',
+    'objects',
+    's',
+    'obj/s',
+    'MB/s',
+    'req/obj',
+    'RSS MB',
+    'CPU s',
+    'CPU ms/obj',
+  ];
+  const lines = results.map((r) =>
+    [
+      r.tool,
+      r.mode,
+      r.objects,
+      r.seconds,
+      r.objectsPerSecond,
+      r.mbPerSecond,
+      r.requestsPerObject,
+      r.peakRssMB,
+      r.cpuSeconds,
+      r.cpuMsPerObject,
+    ].map(String),
+  );
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const fmt = (cells: string[]) =>
+    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(`\n${fmt(header)}\n${lines.map(fmt).join('\n')}`);
+
+  const find = (tool: string, mode: string) =>
+    results.find((r) => r.tool === tool && r.mode.startsWith(mode));
+  const verdicts: string[] = [];
+  const target = (name: string, ok: boolean, detail: string) =>
+    verdicts.push(`${ok ? 'PASS' : 'FAIL'}  ${name}: ${detail}`);
+  const oursLat = find('mastodon-s3-sync', 'first run, +');
+  const rcloneLat = find('rclone', 'first run, +');
+  const oursLo = find('mastodon-s3-sync', 'first run, loopback');
+  const rcloneLo = find('rclone', 'first run, loopback');
+  const oursRe = find('mastodon-s3-sync', 're-run');
+  if (oursLat && rcloneLat) {
+    const ratio = oursLat.objectsPerSecond / rcloneLat.objectsPerSecond;
+    target(`objects/s at +${LATENCY_MS} ms ≥ 1.5× rclone`, ratio >= 1.5, `${ratio.toFixed(2)}×`);
+  }
+  if (oursLo && rcloneLo) {
+    const ratio = oursLo.objectsPerSecond / rcloneLo.objectsPerSecond;
+    target('objects/s on loopback ≥ 1.1× rclone', ratio >= 1.1, `${ratio.toFixed(2)}×`);
+    const cpu = oursLo.cpuMsPerObject / rcloneLo.cpuMsPerObject;
+    target('client CPU per object ≤ 1.5× rclone', cpu <= 1.5, `${cpu.toFixed(2)}×`);
+  }
+  if (oursLat)
+    target(
+      'requests per object, first run ≤ 2.1',
+      oursLat.requestsPerObject <= 2.1,
+      String(oursLat.requestsPerObject),
+    );
+  if (oursRe)
+    target(
+      'requests per object, re-run ≤ 0.05',
+      oursRe.requestsPerObject <= 0.05,
+      String(oursRe.requestsPerObject),
+    );
+  const memory = results.find((r) => r.mode.startsWith('memory'));
+  if (memory)
+    target('peak RSS in the memory case < 250 MB', memory.peakRssMB < 250, `${memory.peakRssMB} MB`);
+  console.log(`\n${verdicts.join('\n')}`);
+  console.log(JSON.stringify({ objects: OBJECTS, concurrency: CONCURRENCY, latencyMs: LATENCY_MS, results }));
+}
+
+await main();
