@@ -134,7 +134,9 @@ export function keysForRow(table: TableName, row: Row, options: Partial<CatalogO
 export function alternateKey(item: CatalogKey, tableColumns: ReadonlySet<string>): string | null {
   const attachment = TABLES[item.table].attachments.find((a) => a.name === item.attachment);
   if (!attachment?.isLocal) return null;
-  const prefixLength = item.key.indexOf(`${item.table}/`);
+  // The last `<table>/<attachment>/` is the template's: later parts (partition, style, file
+  // name) hold no '/', while a key prefix may contain the table name.
+  const prefixLength = item.key.lastIndexOf(`${item.table}/${attachment.plural}/`);
   if (prefixLength < 0) return null;
   const keyPrefix = item.key.slice(0, prefixLength);
   if (keyPrefix.endsWith('cache/'))

@@ -20,7 +20,7 @@ export class AdaptivePool {
   private waitingForRoom: Array<() => void> = [];
   private queued = 0;
   private successStreak = 0;
-  private lastDecrease = 0;
+  private lastDecrease = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: PoolOptions) {
     this.slots = new Semaphore(options.concurrency);

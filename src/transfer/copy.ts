@@ -57,11 +57,21 @@ function asStoreError(error: unknown): StoreError {
 
 async function serverSideCopy(ctx: CopyContext, task: CopyTask): Promise<boolean> {
   if (!ctx.serverSide || !ctx.dest.copyFrom) return false;
+  // A listing gives no Content-Type, and the copy replaces the metadata (to set
+  // Cache-Control and ACL): ask the source for its type first, so it is kept.
+  let sourceType = task.sourceInfo.contentType;
+  if (sourceType === undefined) {
+    await ctx.rate.take(ctx.signal);
+    ctx.stats.request('head');
+    const head = await ctx.source.head(task.sourceKey, ctx.signal);
+    if (!head) throw new StoreError('gone', `HEAD ${task.sourceKey}: not found`);
+    sourceType = head.contentType;
+  }
   await ctx.rate.take(ctx.signal);
   ctx.stats.request('copy');
   return ctx.dest.copyFrom(ctx.source, task.sourceKey, task.item.key, {
     size: task.sourceInfo.size,
-    contentType: chooseContentType(task.sourceInfo.contentType, task.item.contentType),
+    contentType: chooseContentType(sourceType, task.item.contentType),
     cacheControl: ctx.cacheControl,
     acl: task.item.acl,
     signal: ctx.signal,

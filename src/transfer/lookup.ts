@@ -33,6 +33,12 @@ function byUtf8(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
+/** The key minus its last character — a whole code point, never half a surrogate pair (an emoji). */
+function withoutLastCharacter(key: string): string {
+  const last = key.charCodeAt(key.length - 1);
+  return key.slice(0, last >= 0xdc00 && last <= 0xdfff && key.length >= 2 ? -2 : -1);
+}
+
 async function listRange(
   store: ObjectStore,
   prefix: string,
@@ -40,16 +46,17 @@ async function listRange(
   found: Map<string, ObjectInfo>,
   ctx: LookupContext,
 ): Promise<void> {
+  const wanted = new Set(sortedKeys);
   let next = 0;
   let cursor: string | undefined; // the last key listed so far
   while (next < sortedKeys.length) {
     // Start just below the first unresolved key (the key without its last character sorts
     // before it), or after the last listed key if that is further: every page moves forward.
-    const floor = sortedKeys[next]!.slice(0, -1);
+    const floor = withoutLastCharacter(sortedKeys[next]!);
     const startAfter = cursor !== undefined && byUtf8(cursor, floor) > 0 ? cursor : floor;
     ctx.onRequest('list');
     const page = await ctx.retry(() => store.list(prefix, startAfter, ctx.signal));
-    for (const item of page.items) found.set(item.key, item);
+    for (const item of page.items) if (wanted.has(item.key)) found.set(item.key, item);
     if (!page.truncated || page.items.length === 0) return; // everything from here on has been seen
     cursor = page.items[page.items.length - 1]!.key;
     while (next < sortedKeys.length && byUtf8(sortedKeys[next]!, cursor) <= 0) next++;

@@ -5,7 +5,7 @@
  * stored (the web server derives them), so head/read report none and the catalog's apply.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -14,7 +14,7 @@ import { StoreError } from '../errors.ts';
 import { unsafeKeyReason } from '../keys.ts';
 import type { ListPage, ObjectInfo, ObjectStore, StoreFeatures, WriteOptions } from '../types.ts';
 
-/** Temporary files are named `.<name>.<random>.msst-tmp` beside their target. */
+/** Temporary files are named `.<random>.msst-tmp` beside their target. */
 export const TEMP_SUFFIX = '.msst-tmp';
 
 export class FsStore implements ObjectStore {
@@ -79,10 +79,8 @@ export class FsStore implements ObjectStore {
         await handle.close();
         throw new StoreError('gone', `read ${key}: not a file`);
       }
-      return {
-        info: { key, size: info.size },
-        body: createReadStream('', { fd: handle.fd, autoClose: true }),
-      };
+      // The FileHandle's own stream closes it; a raw fd would be closed twice (again on GC).
+      return { info: { key, size: info.size }, body: handle.createReadStream() };
     } catch (error) {
       if (error instanceof StoreError) throw error;
       const code = (error as NodeJS.ErrnoException).code;

@@ -1,0 +1,542 @@
+/**
+ * chooseContentType as a table; copyObject with in-memory stores whose reads and writes follow
+ * a script (fail, throttle, vanish, end short), so every outcome and counter is asserted.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { describe, test } from 'node:test';
+import { silentLogger } from '../../src/log.ts';
+import type { CatalogKey } from '../../src/mastodon/types.ts';
+import { RateLimiter } from '../../src/run/rate.ts';
+import { ShortBodyError, StoreError } from '../../src/storage/errors.ts';
+import type {
+  ListPage,
+  ObjectInfo,
+  ObjectStore,
+  StoreFeatures,
+  WriteOptions,
+} from '../../src/storage/types.ts';
+import { type CopyContext, type CopyTask, chooseContentType, copyObject } from '../../src/transfer/copy.ts';
+import type { RetryPolicy } from '../../src/transfer/retry.ts';
+import { Stats } from '../../src/transfer/stats.ts';
+
+const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');
+
+describe('chooseContentType', () => {
+  const TABLE: Array<[fromSource: string | undefined, fromCatalog: string, expected: string]> = [
+    [undefined, 'image/png', 'image/png'],
+    ['', 'image/png', 'image/png'],
+    ['application/octet-stream', 'video/mp4', 'video/mp4'],
+    ['binary/octet-stream', 'video/mp4', 'video/mp4'],
+    ['Application/Octet-Stream', 'video/mp4', 'video/mp4'],
+    ['application/octet-stream; charset=binary', 'image/gif', 'image/gif'],
+    [' application/octet-stream ', 'image/gif', 'image/gif'],
+    ['   ', 'image/gif', 'image/gif'],
+    ['image/jpeg', 'image/png', 'image/jpeg'], // a real source type wins over the catalog's
+    ['video/mp4', 'application/octet-stream', 'video/mp4'],
+    ['image/png; charset=x', 'image/jpeg', 'image/png; charset=x'], // kept whole, parameters included
+    ['text/plain;charset=utf-8', 'image/png', 'text/plain;charset=utf-8'],
+    ['IMAGE/WEBP', 'image/png', 'IMAGE/WEBP'],
+  ];
+  for (const [fromSource, fromCatalog, expected] of TABLE) {
+    test(`${JSON.stringify(fromSource)} with catalog ${fromCatalog} → ${expected}`, () => {
+      assert.equal(chooseContentType(fromSource, fromCatalog), expected);
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// in-memory stores
+
+/** What one read does: serve the object, fail before answering, or serve a body that misbehaves. */
+type ReadStep =
+  | 'ok'
+  | StoreError
+  | Error
+  | { short: number } // body ends after this many bytes (the info says the full size)
+  | { long: number } // body has this many extra bytes
+  | { failAfter: number; error: Error }; // body errors midway
+
+type WriteStep = 'ok' | StoreError | Error | { etag: string };
+
+interface SourceObject {
+  data: Buffer;
+  info: ObjectInfo;
+}
+
+class ScriptedSource implements ObjectStore {
+  readonly description = 'source';
+  readonly features: StoreFeatures = { listing: true, md5Etags: true };
+  readonly reads: string[] = [];
+  readonly objects = new Map<string, SourceObject>();
+
+  constructor(private readonly script: ReadStep[] = []) {}
+
+  put(key: string, data: Buffer, extra: Partial<ObjectInfo> = {}): ObjectInfo {
+    const info: ObjectInfo = { key, size: data.length, etag: md5(data), ...extra };
+    this.objects.set(key, { data, info });
+    return info;
+  }
+
+  async check(): Promise<void> {}
+  async head(key: string): Promise<ObjectInfo | null> {
+    return this.objects.get(key)?.info ?? null;
+  }
+
+  async read(key: string): Promise<{ info: ObjectInfo; body: Readable }> {
+    this.reads.push(key);
+    const step = this.script.shift() ?? 'ok';
+    if (step instanceof Error) throw step;
+    const object = this.objects.get(key);
+    if (!object) throw new StoreError('gone', `no ${key}`);
+    const { data, info } = object;
+    if (step === 'ok') return { info, body: Readable.from(chunks(data)) };
+    if ('short' in step) return { info, body: Readable.from(chunks(data.subarray(0, step.short))) };
+    if ('long' in step) {
+      return { info, body: Readable.from(chunks(Buffer.concat([data, Buffer.alloc(step.long, 1)]))) };
+    }
+    const { failAfter, error } = step;
+    async function* failing() {
+      yield data.subarray(0, failAfter);
+      throw error;
+    }
+    return { info, body: Readable.from(failing()) };
+  }
+
+  async write(): Promise<{ etag?: string }> {
+    throw new Error('the source is never written');
+  }
+  async list(): Promise<ListPage> {
+    return { items: [], truncated: false };
+  }
+  async close(): Promise<void> {}
+}
+
+function chunks(data: Buffer, size = 1_000): Buffer[] {
+  const out: Buffer[] = [];
+  for (let at = 0; at < data.length; at += size) out.push(data.subarray(at, at + size));
+  return out;
+}
+
+interface WriteCall {
+  key: string;
+  options: WriteOptions;
+  /** What the write saw of the body, and how the body ended. */
+  received: Buffer;
+  bodyError?: unknown;
+}
+
+class MemoryDest implements ObjectStore {
+  readonly description = 'dest';
+  readonly features: StoreFeatures = { listing: true, md5Etags: true };
+  readonly writes: WriteCall[] = [];
+  readonly copies: Array<{ sourceKey: string; key: string; options: Omit<WriteOptions, 'md5'> }> = [];
+  readonly stored = new Map<string, { data: Buffer; options: WriteOptions }>();
+  copyFrom?: ObjectStore['copyFrom'];
+
+  constructor(
+    private readonly script: WriteStep[] = [],
+    serverCopy?: (source: ObjectStore, sourceKey: string) => Promise<boolean>,
+  ) {
+    if (serverCopy) {
+      this.copyFrom = async (source, sourceKey, key, options) => {
+        this.copies.push({ sourceKey, key, options });
+        return serverCopy(source, sourceKey);
+      };
+    }
+  }
+
+  async check(): Promise<void> {}
+  async head(key: string): Promise<ObjectInfo | null> {
+    const o = this.stored.get(key);
+    return o ? { key, size: o.data.length } : null;
+  }
+  async read(): Promise<{ info: ObjectInfo; body: Readable }> {
+    throw new Error('the destination is never read');
+  }
+
+  /** Consumes the whole body (as a real upload does) and rejects when the body errors. */
+  async write(key: string, body: Readable, options: WriteOptions): Promise<{ etag?: string }> {
+    const step = this.script.shift() ?? 'ok';
+    const call: WriteCall = { key, options, received: Buffer.alloc(0) };
+    this.writes.push(call);
+    if (step instanceof Error) throw step;
+    const received: Buffer[] = [];
+    try {
+      for await (const chunk of body) received.push(chunk as Buffer);
+    } catch (error) {
+      call.bodyError = error;
+      call.received = Buffer.concat(received);
+      throw error;
+    }
+    call.received = Buffer.concat(received);
+    this.stored.set(key, { data: call.received, options });
+    return typeof step === 'object' ? { etag: step.etag } : { etag: md5(call.received) };
+  }
+
+  async list(): Promise<ListPage> {
+    return { items: [], truncated: false };
+  }
+  async close(): Promise<void> {}
+}
+
+const RETRY: RetryPolicy = { retries: 3, baseDelayMs: 1, maxDelayMs: 2 };
+const DATA = Buffer.from(Array.from({ length: 5_000 }, (_, i) => (i * 13) % 251));
+const KEY = 'media_attachments/files/000/000/001/original/a.png';
+
+function item(overrides: Partial<CatalogKey> = {}): CatalogKey {
+  return {
+    key: KEY,
+    table: 'media_attachments',
+    id: '1',
+    attachment: 'file',
+    style: 'original',
+    contentType: 'image/png',
+    size: DATA.length,
+    remote: false,
+    acl: 'public-read',
+    ...overrides,
+  };
+}
+
+function setup(options: {
+  reads?: ReadStep[];
+  writes?: WriteStep[];
+  source?: Partial<ObjectInfo>;
+  data?: Buffer;
+  ctx?: Partial<CopyContext>;
+  serverCopy?: (source: ObjectStore, sourceKey: string) => Promise<boolean>;
+}) {
+  const source = new ScriptedSource(options.reads);
+  const data = options.data ?? DATA;
+  const sourceInfo = source.put(KEY, data, options.source);
+  const dest = new MemoryDest(options.writes, options.serverCopy);
+  const pacer = { throttledCalls: 0, succeededCalls: 0 };
+  const controller = new AbortController();
+  const ctx: CopyContext = {
+    source,
+    dest,
+    stats: new Stats(),
+    signal: controller.signal,
+    log: silentLogger,
+    retry: RETRY,
+    serverSide: false,
+    cacheControl: 'public, max-age=315576000, immutable',
+    dryRun: false,
+    rate: new RateLimiter(0),
+    pacer: {
+      throttled: () => {
+        pacer.throttledCalls++;
+      },
+      succeeded: () => {
+        pacer.succeededCalls++;
+      },
+    },
+    ...options.ctx,
+  };
+  const task: CopyTask = { item: item(), sourceKey: KEY, sourceInfo };
+  return { source, dest, ctx, task, pacer, controller, data };
+}
+
+const retryable = (message = 'HTTP 500') => new StoreError('retryable', message);
+
+describe('copyObject', () => {
+  test('copies the bytes exactly and passes the write options', async () => {
+    const { dest, ctx, task, pacer, source } = setup({});
+    const outcome = await copyObject(ctx, task);
+    assert.deepEqual(outcome, { status: 'copied', bytes: DATA.length, attempts: 1 });
+    assert.deepEqual(source.reads, [KEY]);
+    assert.equal(dest.writes.length, 1);
+    assert.deepEqual(dest.stored.get(KEY)?.data, DATA);
+    const options = dest.writes[0]!.options;
+    assert.equal(options.size, DATA.length);
+    assert.equal(options.contentType, 'image/png');
+    assert.equal(options.cacheControl, 'public, max-age=315576000, immutable');
+    assert.equal(options.acl, 'public-read');
+    assert.equal(options.md5, md5(DATA));
+    assert.equal(options.signal, ctx.signal);
+    assert.equal(pacer.succeededCalls, 1);
+    assert.equal(pacer.throttledCalls, 0);
+    assert.equal(ctx.stats.retries, 0);
+    assert.equal(ctx.stats.bytesStreamed, DATA.length);
+    assert.equal(ctx.stats.requests.get, 1);
+    assert.equal(ctx.stats.requests.put, 1);
+  });
+
+  const TYPE_CASES: Array<[sourceType: string | undefined, catalogType: string, written: string]> = [
+    ['image/jpeg', 'image/png', 'image/jpeg'],
+    ['application/octet-stream', 'video/mp4', 'video/mp4'],
+    [undefined, 'image/gif', 'image/gif'],
+  ];
+  for (const [sourceType, catalogType, written] of TYPE_CASES) {
+    test(`writes Content-Type ${written} (source ${sourceType}, catalog ${catalogType})`, async () => {
+      const { dest, ctx, task } = setup({
+        source: sourceType === undefined ? {} : { contentType: sourceType },
+      });
+      task.item = item({ contentType: catalogType });
+      assert.equal((await copyObject(ctx, task)).status, 'copied');
+      assert.equal(dest.writes[0]!.options.contentType, written);
+    });
+  }
+
+  test('passes acl null (no ACL header) and private through', async () => {
+    for (const acl of [null, 'private']) {
+      const { dest, ctx, task } = setup({});
+      task.item = item({ acl });
+      assert.equal((await copyObject(ctx, task)).status, 'copied');
+      assert.equal(dest.writes[0]!.options.acl, acl);
+    }
+  });
+
+  test('a multipart source ETag sends no MD5 and skips the check', async () => {
+    const { dest, ctx, task } = setup({
+      source: { etag: `${'a'.repeat(32)}-3` },
+      writes: [{ etag: 'b'.repeat(32) }],
+    });
+    const outcome = await copyObject(ctx, task);
+    assert.equal(outcome.status, 'copied');
+    assert.equal('md5' in dest.writes[0]!.options, false);
+  });
+
+  test('a zero-byte object is copied', async () => {
+    const { dest, ctx, task } = setup({ data: Buffer.alloc(0) });
+    assert.deepEqual(await copyObject(ctx, task), { status: 'copied', bytes: 0, attempts: 1 });
+    assert.deepEqual(dest.stored.get(KEY)?.data, Buffer.alloc(0));
+  });
+
+  test('copies from the alternate source key to the referenced key', async () => {
+    const { dest, ctx, task, source } = setup({});
+    const alternate = `cache/${KEY}`;
+    source.put(alternate, DATA);
+    task.sourceKey = alternate;
+    assert.equal((await copyObject(ctx, task)).status, 'copied');
+    assert.deepEqual(source.reads, [alternate]);
+    assert.deepEqual([...dest.stored.keys()], [KEY]);
+  });
+
+  test('a read failing twice with a retryable error, then succeeding: attempts 3, retries 2', async () => {
+    const { dest, ctx, task, pacer, source } = setup({ reads: [retryable(), retryable(), 'ok'] });
+    const outcome = await copyObject(ctx, task);
+    assert.deepEqual(outcome, { status: 'copied', bytes: DATA.length, attempts: 3 });
+    assert.equal(ctx.stats.retries, 2);
+    assert.equal(source.reads.length, 3);
+    assert.equal(dest.writes.length, 1);
+    assert.deepEqual(dest.stored.get(KEY)?.data, DATA);
+    assert.equal(pacer.succeededCalls, 1);
+    assert.equal(pacer.throttledCalls, 0);
+    assert.equal(ctx.stats.throttled, 0);
+  });
+
+  test('a socket error (not a StoreError) is retried', async () => {
+    const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    const { ctx, task } = setup({ reads: [reset] });
+    assert.deepEqual(await copyObject(ctx, task), { status: 'copied', bytes: DATA.length, attempts: 2 });
+    assert.equal(ctx.stats.retries, 1);
+  });
+
+  test('an unknown plain error is fatal: failed after one attempt', async () => {
+    const { ctx, task, source } = setup({ reads: [new TypeError('bug')] });
+    const outcome = await copyObject(ctx, task);
+    assert.equal(outcome.status, 'failed');
+    assert.equal(outcome.attempts, 1);
+    assert.equal(source.reads.length, 1);
+  });
+
+  test('a throttled error tells the pacer, counts, and is retried', async () => {
+    const { ctx, task, pacer } = setup({
+      reads: [new StoreError('throttled', 'SlowDown', 0.001), new StoreError('throttled', 'SlowDown'), 'ok'],
+    });
+    const outcome = await copyObject(ctx, task);
+    assert.deepEqual(outcome, { status: 'copied', bytes: DATA.length, attempts: 3 });
+    assert.equal(pacer.throttledCalls, 2);
+    assert.equal(ctx.stats.throttled, 2);
+    assert.equal(ctx.stats.retries, 2);
+    assert.equal(pacer.succeededCalls, 1);
+  });
+
+  test('a throttled write also tells the pacer', async () => {
+    const { ctx, task, pacer, dest } = setup({ writes: [new StoreError('throttled', '503 SlowDown'), 'ok'] });
+    assert.equal((await copyObject(ctx, task)).status, 'copied');
+    assert.equal(pacer.throttledCalls, 1);
+    assert.equal(dest.writes.length, 2);
+  });
+
+  test('a gone read → missing, not retried', async () => {
+    const { ctx, task, source, dest, pacer } = setup({});
+    source.objects.clear();
+    const outcome = await copyObject(ctx, task);
+    assert.equal(outcome.status, 'missing');
+    assert.equal(outcome.attempts, 1);
+    assert.match((outcome as { reason: string }).reason, /gone/);
+    assert.equal(source.reads.length, 1);
+    assert.equal(dest.writes.length, 0);
+    assert.equal(ctx.stats.retries, 0);
+    assert.equal(pacer.succeededCalls, 0);
+  });
+
+  test('a gone read after a retryable one → missing at attempt 2', async () => {
+    const { ctx, task } = setup({ reads: [retryable(), new StoreError('gone', 'NoSuchKey')] });
+    const outcome = await copyObject(ctx, task);
+    assert.equal(outcome.status, 'missing');
+    assert.equal(outcome.attempts, 2);
+  });
+
+  test('a fatal write → failed, not retried', async () => {
+    const { ctx, task, source, dest, pacer } = setup({ writes: [new StoreError('fatal', 'AccessDenied')] });
+    const outcome = await copyObject(ctx, task);
+    assert.deepEqual(outcome, { status: 'failed', reason: 'AccessDenied', attempts: 1 });
+    assert.equal(source.reads.length, 1);
+    assert.equal(dest.writes.length, 1);
+    assert.equal(dest.stored.size, 0);
+    assert.equal(ctx.stats.retries, 0);
+    assert.equal(pacer.succeededCalls, 0);
+  });
+
+  test('retryable errors beyond the budget → failed with the last reason after retries + 1 attempts', async () => {
+    const { ctx, task, source } = setup({
+      reads: [retryable('one'), retryable('two'), retryable('three'), retryable('four'), 'ok'],
+    });
+    const outcome = await copyObject(ctx, task);
+    assert.deepEqual(outcome, { status: 'failed', reason: 'four', attempts: RETRY.retries + 1 });
+    assert.equal(source.reads.length, RETRY.retries + 1);
+    assert.equal(ctx.stats.retries, RETRY.retries);
+  });
+
+  test('a source body that ends short is retried, and no short object is ever stored', async () => {
+    const { ctx, task, dest } = setup({ reads: [{ short: 3_000 }, { short: 0 }, 'ok'] });
+    const outcome = await copyObject(ctx, task);
+    assert.deepEqual(outcome, { status: 'copied', bytes: DATA.length, attempts: 3 });
+    assert.equal(dest.writes.length, 3);
+    assert.ok(dest.writes[0]!.bodyError instanceof ShortBodyError, String(dest.writes[0]!.bodyError));
+    assert.ok(dest.writes[1]!.bodyError instanceof ShortBodyError);
+    assert.equal(dest.writes[2]!.bodyError, undefined);
+    assert.deepEqual(dest.stored.get(KEY)?.data, DATA);
+    assert.equal(ctx.stats.retries, 2);
+  });
+
+  test('a source body that always ends short → failed, never copied', async () => {
+    const { ctx, task, dest } = setup({ reads: Array.from({ length: 10 }, () => ({ short: 4_999 })) });
+    const outcome = await copyObject(ctx, task);
+    assert.equal(outcome.status, 'failed');
+    assert.equal(outcome.attempts, RETRY.retries + 1);
+    assert.match((outcome as { reason: string }).reason, /ended short: 4999 of 5000/);
+    assert.equal(dest.stored.size, 0);
+    assert.ok(dest.writes.every((w) => w.bodyError instanceof ShortBodyError));
+  });
+
+  test('a source body longer than its size is retried, never stored long', async () => {
+    const { ctx, task, dest } = setup({ reads: [{ long: 10 }, 'ok'] });
+    assert.deepEqual(await copyObject(ctx, task), { status: 'copied', bytes: DATA.length, attempts: 2 });
+    assert.ok(dest.writes[0]!.bodyError instanceof StoreError);
+    assert.deepEqual(dest.stored.get(KEY)?.data, DATA);
+  });
+
+  test('a source body that errors midway (socket reset) is retried', async () => {
+    const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    const { ctx, task, dest } = setup({ reads: [{ failAfter: 1_000, error: reset }, 'ok'] });
+    assert.deepEqual(await copyObject(ctx, task), { status: 'copied', bytes: DATA.length, attempts: 2 });
+    assert.ok(dest.writes[0]!.bodyError, 'the first write saw the body fail');
+    assert.deepEqual(dest.stored.get(KEY)?.data, DATA);
+  });
+
+  test('a source body failing with an unknown error midway → failed (fatal), not stored', async () => {
+    const { ctx, task, dest } = setup({ reads: [{ failAfter: 1_000, error: new Error('disk on fire') }] });
+    const outcome = await copyObject(ctx, task);
+    assert.equal(outcome.status, 'failed');
+    assert.equal(outcome.attempts, 1);
+    assert.equal(dest.stored.size, 0);
+  });
+
+  test('dry run: no read, no write, reported as copied with 0 attempts', async () => {
+    const { ctx, task, source, dest, pacer } = setup({ ctx: { dryRun: true } });
+    const outcome = await copyObject(ctx, task);
+    assert.deepEqual(outcome, { status: 'copied', bytes: DATA.length, attempts: 0 });
+    assert.equal(source.reads.length, 0);
+    assert.equal(dest.writes.length, 0);
+    assert.deepEqual(ctx.stats.requests, { list: 0, head: 0, get: 0, put: 0, copy: 0 });
+    assert.equal(pacer.succeededCalls, 0);
+  });
+
+  test('dry run with server-side copy enabled makes no copy either', async () => {
+    const { ctx, task, dest } = setup({
+      ctx: { dryRun: true, serverSide: true },
+      serverCopy: async () => true,
+    });
+    await copyObject(ctx, task);
+    assert.equal(dest.copies.length, 0);
+  });
+
+  test('the MD5 the destination reports differs: retried, then failed', async () => {
+    const wrong = { etag: 'f'.repeat(32) };
+    const { ctx, task, dest } = setup({ writes: [wrong, wrong, wrong, wrong, wrong] });
+    const outcome = await copyObject(ctx, task);
+    assert.equal(outcome.status, 'failed');
+    assert.equal(outcome.attempts, RETRY.retries + 1);
+    assert.match((outcome as { reason: string }).reason, /MD5/);
+    assert.equal(dest.writes.length, RETRY.retries + 1);
+    assert.equal(ctx.stats.retries, RETRY.retries);
+  });
+
+  test('a wrong MD5 once, then the right one: copied at attempt 2', async () => {
+    const { ctx, task } = setup({ writes: [{ etag: 'f'.repeat(32) }, 'ok'] });
+    assert.deepEqual(await copyObject(ctx, task), { status: 'copied', bytes: DATA.length, attempts: 2 });
+  });
+
+  test('the MD5 comparison ignores case', async () => {
+    const { ctx, task } = setup({ writes: [{ etag: md5(DATA).toUpperCase() }] });
+    assert.equal((await copyObject(ctx, task)).status, 'copied');
+  });
+
+  test('a destination reporting a multipart ETag is not compared', async () => {
+    const { ctx, task } = setup({ writes: [{ etag: `${'f'.repeat(32)}-2` }] });
+    assert.equal((await copyObject(ctx, task)).status, 'copied');
+  });
+
+  test('server-side copy when allowed and possible: no read, no write', async () => {
+    const { ctx, task, source, dest } = setup({
+      ctx: { serverSide: true },
+      source: { contentType: 'application/octet-stream' },
+      serverCopy: async () => true,
+    });
+    task.item = item({ contentType: 'image/webp', acl: 'private' });
+    const outcome = await copyObject(ctx, task);
+    assert.deepEqual(outcome, { status: 'copied', bytes: DATA.length, attempts: 1 });
+    assert.equal(source.reads.length, 0);
+    assert.equal(dest.writes.length, 0);
+    assert.equal(dest.copies.length, 1);
+    const copy = dest.copies[0]!;
+    assert.equal(copy.sourceKey, KEY);
+    assert.equal(copy.key, KEY);
+    assert.equal(copy.options.size, DATA.length);
+    assert.equal(copy.options.contentType, 'image/webp');
+    assert.equal(copy.options.acl, 'private');
+    assert.equal(copy.options.cacheControl, ctx.cacheControl);
+    assert.equal(ctx.stats.requests.copy, 1);
+  });
+
+  test('server-side copy that answers "cannot" falls back to streaming', async () => {
+    const { ctx, task, source, dest } = setup({ ctx: { serverSide: true }, serverCopy: async () => false });
+    assert.equal((await copyObject(ctx, task)).status, 'copied');
+    assert.equal(dest.copies.length, 1);
+    assert.equal(source.reads.length, 1);
+    assert.deepEqual(dest.stored.get(KEY)?.data, DATA);
+  });
+
+  test('server-side copy is not tried unless the run allows it', async () => {
+    const { ctx, task, dest } = setup({ serverCopy: async () => true });
+    assert.equal((await copyObject(ctx, task)).status, 'copied');
+    assert.equal(dest.copies.length, 0);
+    assert.equal(dest.writes.length, 1);
+  });
+
+  test('an aborted run reports interrupted, without further attempts', async () => {
+    const { ctx, task, controller, source } = setup({});
+    source.read = async () => {
+      controller.abort();
+      throw new StoreError('retryable', 'reset');
+    };
+    const outcome = await copyObject(ctx, task);
+    assert.deepEqual(outcome, { status: 'failed', reason: 'interrupted', attempts: 1 });
+  });
+});
