@@ -10,7 +10,19 @@ export interface StyleDef {
   format?: string;
 }
 
-export interface AttachmentDef {
+/** The attachment's column names, computed once (the catalog runs per row, millions of times). */
+export interface AttachmentColumns {
+  fileName: string;
+  contentType: string;
+  fileSize: string;
+  schemaVersion: string;
+}
+
+export interface AttachmentDef extends AttachmentSpec {
+  columns: AttachmentColumns;
+}
+
+interface AttachmentSpec {
   /** Model attachment name: the column prefix (`file` → `file_file_name`). */
   name: string;
   /** Pluralised name used in the key (`files`, `avatars`, `data`). */
@@ -30,9 +42,13 @@ export interface AttachmentDef {
   originalFormat?: (row: Row) => string | undefined;
 }
 
-export interface TableDef {
-  table: TableName;
+export interface TableDef extends Omit<TableSpec, 'attachments'> {
   attachments: readonly AttachmentDef[];
+}
+
+interface TableSpec {
+  table: TableName;
+  attachments: readonly AttachmentSpec[];
   /** Columns besides id and the attachment columns that naming depends on. */
   extraColumns: readonly string[];
   /** Whether a row is a cache of remote content (Mastodon can re-fetch it). */
@@ -107,7 +123,7 @@ const mediaIsLocal = (row: Row): boolean => isBlank(row['remote_url']);
 const gifStatic = (prefix: string) => (row: Row) =>
   row[`${prefix}_content_type`] === 'image/gif' ? STATIC_PNG : NONE;
 
-export const TABLES: Readonly<Record<TableName, TableDef>> = {
+const TABLE_SPECS: Readonly<Record<TableName, TableSpec>> = {
   media_attachments: {
     table: 'media_attachments',
     extraColumns: ['remote_url'],
@@ -209,12 +225,29 @@ export const TABLES: Readonly<Record<TableName, TableDef>> = {
   },
 };
 
+function withColumns(spec: TableSpec): TableDef {
+  const attachments = spec.attachments.map((a) => ({
+    ...a,
+    columns: {
+      fileName: `${a.name}_file_name`,
+      contentType: `${a.name}_content_type`,
+      fileSize: `${a.name}_file_size`,
+      schemaVersion: `${a.name}_storage_schema_version`,
+    },
+  }));
+  return { ...spec, attachments };
+}
+
+export const TABLES = Object.fromEntries(
+  Object.entries(TABLE_SPECS).map(([name, spec]) => [name, withColumns(spec)]),
+) as Readonly<Record<TableName, TableDef>>;
+
 /** The columns a reader should select for a table (the reader keeps only those that exist). */
 export function wantedColumns(def: TableDef): string[] {
   const columns = ['id', ...def.extraColumns];
-  for (const { name, hasSchemaVersion } of def.attachments) {
-    columns.push(`${name}_file_name`, `${name}_content_type`, `${name}_file_size`);
-    if (hasSchemaVersion) columns.push(`${name}_storage_schema_version`);
+  for (const { columns: c, hasSchemaVersion } of def.attachments) {
+    columns.push(c.fileName, c.contentType, c.fileSize);
+    if (hasSchemaVersion) columns.push(c.schemaVersion);
   }
   return columns;
 }

@@ -15,10 +15,13 @@ import {
 
 export { applyKeyPrefix, idPartition, styleFilename } from './paperclip.ts';
 
+/** Digits, not all zeros: ids ≤ 0 (the instance actor) and junk reference nothing. */
+const POSITIVE_ID = /^0*[1-9]\d*$/;
+
 /** `storage_schema_version` (§2): the column's value, NULL and an absent column both being 0. */
 function storageSchemaVersion(row: Row, attachment: AttachmentDef): number {
   if (!attachment.hasSchemaVersion) return 0;
-  const value = row[`${attachment.name}_storage_schema_version`];
+  const value = row[attachment.columns.schemaVersion];
   if (value === null || value === undefined) return 0;
   const version = Number(value);
   return Number.isFinite(version) ? version : 0;
@@ -39,7 +42,7 @@ function sizeOf(value: unknown): number | null {
 function contentTypeOfOriginal(row: Row, attachment: AttachmentDef, fileName: string): string {
   const format = attachment.originalFormat?.(row);
   if (format !== undefined) return contentTypeForExtension(format) ?? UNKNOWN_CONTENT_TYPE;
-  const column = row[`${attachment.name}_content_type`];
+  const column = row[attachment.columns.contentType];
   if (typeof column === 'string' && column.trim() !== '') return column;
   return contentTypeForExtension(splitExtension(fileName).ext) ?? UNKNOWN_CONTENT_TYPE;
 }
@@ -58,7 +61,7 @@ function keysForAttachment(
   partition: string,
   options: CatalogOptions,
 ): CatalogKey[] {
-  const fileName = row[`${attachment.name}_file_name`];
+  const fileName = row[attachment.columns.fileName];
   if (typeof fileName !== 'string' || fileName === '') return [];
 
   const prefix = usesCachePrefix(row, attachment) ? 'cache/' : '';
@@ -75,7 +78,7 @@ function keysForAttachment(
       attachment: attachment.name,
       style: 'original',
       contentType: originalType,
-      size: sizeOf(row[`${attachment.name}_file_size`]),
+      size: sizeOf(row[attachment.columns.fileSize]),
       remote,
       acl,
     },
@@ -109,11 +112,14 @@ function keysForAttachment(
 export function keysForRow(table: TableName, row: Row, options: Partial<CatalogOptions> = {}): CatalogKey[] {
   const def = TABLES[table];
   const id = String(row['id'] ?? '');
-  if (!/^\d+$/.test(id) || /^0+$/.test(id)) return [];
-  const resolved: CatalogOptions = {
-    keyPrefix: options.keyPrefix ?? DEFAULT_CATALOG_OPTIONS.keyPrefix,
-    acl: options.acl === undefined ? DEFAULT_CATALOG_OPTIONS.acl : options.acl,
-  };
+  if (!POSITIVE_ID.test(id)) return [];
+  const resolved: CatalogOptions =
+    options.keyPrefix !== undefined && options.acl !== undefined
+      ? (options as CatalogOptions)
+      : {
+          keyPrefix: options.keyPrefix ?? DEFAULT_CATALOG_OPTIONS.keyPrefix,
+          acl: options.acl === undefined ? DEFAULT_CATALOG_OPTIONS.acl : options.acl,
+        };
   const partition = idPartition(id);
   const keys: CatalogKey[] = [];
   for (const attachment of def.attachments) {
@@ -141,7 +147,7 @@ export function alternateKey(item: CatalogKey, tableColumns: ReadonlySet<string>
   const keyPrefix = item.key.slice(0, prefixLength);
   if (keyPrefix.endsWith('cache/'))
     return keyPrefix.slice(0, -'cache/'.length) + item.key.slice(prefixLength);
-  if (item.remote && !tableColumns.has(`${attachment.name}_storage_schema_version`)) {
+  if (item.remote && !tableColumns.has(attachment.columns.schemaVersion)) {
     return `${keyPrefix}cache/${item.key.slice(prefixLength)}`;
   }
   return null;

@@ -3,18 +3,22 @@
  * functions: ids stay strings (18-digit snowflakes exceed 2^53).
  */
 
-const ID_PARTITION_LIMIT = 1_000_000_000n;
+const DIGITS = /^\d+$/;
 
 /**
  * `:id_partition` (spec §3, kt-paperclip ≥ 7): pad to 9 digits below 1e9, else to 12, then
  * take whole groups of 3 from the left — trailing 1 or 2 digits are silently dropped.
+ * String arithmetic only (no BigInt): below 1e9 means at most 9 significant digits.
  */
 export function idPartition(id: string): string {
-  if (!/^\d+$/.test(id)) throw new RangeError(`not a positive decimal id: ${JSON.stringify(id)}`);
-  const value = BigInt(id);
-  const digits = value.toString().padStart(value < ID_PARTITION_LIMIT ? 9 : 12, '0');
-  const groups = digits.match(/\d{3}/g) ?? [];
-  return groups.join('/');
+  if (!DIGITS.test(id)) throw new RangeError(`not a positive decimal id: ${JSON.stringify(id)}`);
+  let start = 0;
+  while (start < id.length - 1 && id.charCodeAt(start) === 48) start++; // leading zeros
+  const significant = id.slice(start);
+  const digits = significant.padStart(significant.length <= 9 ? 9 : 12, '0');
+  let partition = digits.slice(0, 3);
+  for (let at = 3; at + 3 <= digits.length; at += 3) partition += `/${digits.slice(at, at + 3)}`;
+  return partition;
 }
 
 /**
