@@ -58,17 +58,16 @@ export class S3HttpError extends Error {
   }
 }
 
+function rfc3986(text: string): string {
+  return encodeURIComponent(text).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+}
+
 /** RFC 3986 encoding of each key segment, '/' kept, as S3's canonical URI expects. */
 export function encodeKey(key: string): string {
-  return key
-    .split('/')
-    .map((segment) =>
-      encodeURIComponent(segment).replace(
-        /[!'()*]/g,
-        (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-      ),
-    )
-    .join('/');
+  return key.split('/').map(rfc3986).join('/');
 }
 
 function flatHeaders(response: IncomingMessage): Record<string, string> {
@@ -139,28 +138,33 @@ export class ObjectRequests {
     headers: Record<string, string>,
     body: Readable | null,
     signal: AbortSignal | undefined,
+    query: Record<string, string> = {},
   ): Promise<IncomingMessage> {
-    const { hostname, port, path, host } = this.target(key);
+    const target = this.target(key);
+    const { hostname, port, host } = target;
+    const search = Object.entries(query)
+      .map(([name, value]) => `${rfc3986(name)}=${rfc3986(value)}`)
+      .join('&');
+    const path = search ? `${target.path}?${search}` : target.path;
     const signed = await this.signer.sign({
       method,
       protocol: this.url.protocol,
       hostname,
       ...(port ? { port: Number(port) } : {}),
-      path,
-      query: {},
+      path: target.path,
+      query,
       headers: { ...headers, host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
     });
     return new Promise<IncomingMessage>((resolve, reject) => {
       const send = this.https ? httpsRequest : httpRequest;
       const req = send({
         method,
-        hostname: this.url.hostname,
+        hostname,
         port: port || undefined,
         path,
         headers: signed.headers,
         agent: this.agent,
         ...(signal ? { signal } : {}),
-        ...(this.options.pathStyle ? {} : { servername: hostname }),
       });
       req.setTimeout(this.options.socketTimeoutMs ?? 120_000, () => {
         req.destroy(Object.assign(new Error(`${method} ${key}: socket timeout`), { code: 'ETIMEDOUT' }));
@@ -187,8 +191,9 @@ export class ObjectRequests {
     body: Readable,
     headers: Record<string, string>,
     signal?: AbortSignal,
+    query?: Record<string, string>,
   ): Promise<string | undefined> {
-    const response = await this.send('PUT', key, headers, body, signal);
+    const response = await this.send('PUT', key, headers, body, signal, query);
     if ((response.statusCode ?? 0) >= 300) throw await errorFrom(response);
     response.resume();
     return response.headers.etag?.replace(/^"|"$/g, '');

@@ -23,6 +23,7 @@ import { Semaphore } from '../../run/semaphore.ts';
 import { StoreError } from '../errors.ts';
 import type { ListPage, ObjectInfo, ObjectStore, StoreFeatures, WriteOptions } from '../types.ts';
 import { classifyS3Error, describeCheckError } from './errors.ts';
+import { streamingMultipartUpload } from './multipart.ts';
 import type { ObjectRequests } from './object-requests.ts';
 
 export interface S3StoreOptions {
