@@ -23,10 +23,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { type FakeRows, fakeInstance, insertStatements, prng, referencedKeys } from '../dev/fake-instance.ts';
 import { type Proxy as RecordingProxy, startProxy } from '../dev/proxy.ts';
-import { type S3Server, startS3Server } from '../dev/s3.ts';
+import { rawClient, type S3Server, startS3Server } from '../dev/s3.ts';
 import type { CatalogKey } from '../src/mastodon/types.ts';
 import { createTestDatabase, type TestDatabase } from '../test/helpers/pg.ts';
 import { type Timed, timed } from './lib/timed.ts';
@@ -71,13 +71,7 @@ async function seedObjects(
   bucket: string,
   keys: Array<{ key: string; size: number }>,
 ): Promise<void> {
-  const client = new S3Client({
-    endpoint: server.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-  });
+  const client = rawClient(server);
   const pool = randomBytes(48 * MB);
   let next = 0;
   const worker = async () => {

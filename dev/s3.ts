@@ -10,6 +10,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { S3Client } from '@aws-sdk/client-s3';
 
 export interface S3Server {
   endpoint: string;
@@ -78,4 +79,19 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
       if (!keepFiles && !options.directory) await rm(directory, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A plain SDK client for a test server, for seeding and checking objects independently of the
+ * tool's own store code (checksums only when required: see the dependency notes).
+ */
+export function rawClient(server: Pick<S3Server, 'endpoint' | 'accessKeyId' | 'secretAccessKey'>): S3Client {
+  return new S3Client({
+    endpoint: server.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
 }

@@ -12,10 +12,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { startEmbeddedPostgres } from '../dev/embedded-postgres.ts';
 import { fakeInstance, insertStatements, referencedKeys, sampleBytes } from '../dev/fake-instance.ts';
-import { startS3Server } from '../dev/s3.ts';
+import { rawClient, startS3Server } from '../dev/s3.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'mastodon-s3-sync');
@@ -48,13 +48,7 @@ async function main(): Promise<void> {
     // Three referenced objects are left out of the source, as on real instances, to show how
     // missing objects are reported (not retried, not fatal).
     const absent = new Set([keys[5]!.key, keys[40]!.key, keys[90]!.key]);
-    const client = new S3Client({
-      endpoint: source.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: source.accessKeyId, secretAccessKey: source.secretAccessKey },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-    });
+    const client = rawClient(source);
     const present = keys.filter((k) => !absent.has(k.key));
     for (let i = 0; i < present.length; i += 16) {
       await Promise.all(

@@ -8,9 +8,10 @@ import { createHash } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type FakeRows, insertStatements, sampleBytes } from '../../dev/fake-instance.ts';
 import type { RecordedRequest } from '../../dev/proxy.ts';
+import { rawClient } from '../../dev/s3.ts';
 import type { CatalogKey } from '../../src/mastodon/types.ts';
 import { BIN, type CliResult, hasStackTrace, writeIni } from './cli.ts';
 import type { TestDatabase } from './pg.ts';
@@ -25,14 +26,7 @@ export interface Credentials {
 }
 
 export function s3Client(c: Credentials): S3Client {
-  return new S3Client({
-    endpoint: c.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  return rawClient(c);
 }
 
 export function md5(data: Buffer | string): string {
