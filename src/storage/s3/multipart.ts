@@ -1,12 +1,15 @@
 /**
- * Multipart upload that streams each part straight from the source body — no part buffers,
+ * Multipart upload that writes each part straight from the source body — no part buffers,
  * so memory stays at a few socket buffers per object whatever the part size or concurrency.
  * Create/Complete/Abort go through the SDK client (a few per object); each UploadPart is one
  * signed PUT with Content-Length = part length. A part cannot be replayed from a stream, so
  * any failure aborts the upload (nothing is left behind) and the whole object is retried by
  * the caller.
  */
-import { Readable } from 'node:stream';
+import { once } from 'node:events';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import { type Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -14,48 +17,79 @@ import {
   type CreateMultipartUploadCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { ShortBodyError } from '../errors.ts';
+import { ShortBodyError, StoreError } from '../errors.ts';
 import type { ObjectRequests } from './object-requests.ts';
 
 /** S3 allows at most 10,000 parts; parts grow beyond `partSize` for objects that need it. */
 const MAX_PARTS = 10_000;
 
-/** Hands out consecutive slices of a stream as streams of exact length. */
-export class StreamSlicer {
-  private readonly chunks: AsyncIterator<Buffer>;
-  private leftover: Buffer | null = null;
-  private taken = 0;
+/**
+ * The writable end of a streaming multipart upload: bytes written here go straight into the
+ * current UploadPart request; at each part boundary that request is ended and its response
+ * awaited before the next part starts (which is also the backpressure on the source).
+ */
+export class PartWriter extends Writable {
+  readonly parts: Array<{ PartNumber: number; ETag: string }> = [];
+  private current: { request: ClientRequest; response: Promise<IncomingMessage> } | null = null;
+  private partNumber = 0;
+  private partLeft = 0;
+  private received = 0;
 
   constructor(
-    body: Readable,
-    private readonly total: number,
+    private readonly size: number,
+    private readonly partSize: number,
+    private readonly openPart: (
+      partNumber: number,
+      length: number,
+    ) => Promise<{ request: ClientRequest; response: Promise<IncomingMessage> }>,
+    private readonly etagOf: (response: IncomingMessage) => Promise<string | undefined>,
   ) {
-    this.chunks = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    super();
   }
 
-  /** A stream of the next `length` bytes (read lazily, as the consumer pulls). */
-  next(length: number): Readable {
-    const slicer = this;
-    async function* slice(): AsyncGenerator<Buffer> {
-      let remaining = length;
-      while (remaining > 0) {
-        let chunk = slicer.leftover;
-        slicer.leftover = null;
-        if (!chunk) {
-          const result = await slicer.chunks.next();
-          if (result.done) throw new ShortBodyError(slicer.total, slicer.taken);
-          chunk = result.value;
-        }
-        if (chunk.length > remaining) {
-          slicer.leftover = chunk.subarray(remaining);
-          chunk = chunk.subarray(0, remaining);
-        }
-        remaining -= chunk.length;
-        slicer.taken += chunk.length;
-        yield chunk;
-      }
+  private async startPart(): Promise<void> {
+    this.partNumber++;
+    this.partLeft = Math.min(this.partSize, this.size - this.received);
+    this.current = await this.openPart(this.partNumber, this.partLeft);
+  }
+
+  private async finishPart(): Promise<void> {
+    const part = this.current!;
+    this.current = null;
+    part.request.end();
+    const etag = await this.etagOf(await part.response);
+    this.parts.push({ PartNumber: this.partNumber, ETag: `"${etag ?? ''}"` });
+  }
+
+  private async writeChunk(chunk: Buffer): Promise<void> {
+    if (this.received + chunk.length > this.size)
+      throw new StoreError('retryable', `body longer than its ${this.size} bytes`);
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (!this.current) await this.startPart();
+      const take = Math.min(this.partLeft, chunk.length - offset);
+      const request = this.current!.request;
+      const flushed = request.write(chunk.subarray(offset, offset + take));
+      offset += take;
+      this.partLeft -= take;
+      this.received += take;
+      if (this.partLeft === 0) await this.finishPart();
+      else if (!flushed) await once(request, 'drain');
     }
-    return Readable.from(slice(), { objectMode: false });
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    this.writeChunk(chunk).then(() => done(), done);
+  }
+
+  override _final(done: (error?: Error | null) => void): void {
+    if (this.received !== this.size) done(new ShortBodyError(this.size, this.received));
+    else done();
+  }
+
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    this.current?.request.destroy(error ?? undefined);
+    done(error);
   }
 }
 
@@ -82,20 +116,18 @@ export async function streamingMultipartUpload(
   const uploadId = started.UploadId!;
   const bucketKey = { Bucket: create.Bucket, Key: create.Key, UploadId: uploadId };
   try {
-    const slicer = new StreamSlicer(body, size);
-    const length = partLength(size, options.partSize);
-    const parts: Array<{ PartNumber: number; ETag: string }> = [];
-    for (let offset = 0, partNumber = 1; offset < size; offset += length, partNumber++) {
-      const bytes = Math.min(length, size - offset);
-      const etag = await requests.put(
-        create.Key,
-        slicer.next(bytes),
-        { 'content-length': String(bytes) },
-        signal,
-        { partNumber: String(partNumber), uploadId },
-      );
-      parts.push({ PartNumber: partNumber, ETag: `"${etag ?? ''}"` });
-    }
+    const writer = new PartWriter(
+      size,
+      partLength(size, options.partSize),
+      (partNumber, length) =>
+        requests.open('PUT', create.Key, { 'content-length': String(length) }, signal, {
+          partNumber: String(partNumber),
+          uploadId,
+        }),
+      (response) => requests.etagOf(response),
+    );
+    await pipeline(body, writer);
+    const parts = writer.parts;
     const done = await client.send(
       new CompleteMultipartUploadCommand({ ...bucketKey, MultipartUpload: { Parts: parts } }),
       { abortSignal: signal },

@@ -7,7 +7,12 @@
  * @aws-sdk/client-s3. Errors are shaped like the SDK's, so one classifier serves both.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import {
+  type ClientRequest,
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingMessage,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -132,20 +137,22 @@ export class ObjectRequests {
     };
   }
 
-  private async send(
+  /**
+   * Starts a signed request and returns it unsent-body: the caller writes the body (or ends
+   * it). `response` settles with the response, or rejects on a socket error or timeout.
+   */
+  async open(
     method: 'GET' | 'PUT',
     key: string,
     headers: Record<string, string>,
-    body: Readable | null,
     signal: AbortSignal | undefined,
     query: Record<string, string> = {},
-  ): Promise<IncomingMessage> {
+  ): Promise<{ request: ClientRequest; response: Promise<IncomingMessage> }> {
     const target = this.target(key);
     const { hostname, port, host } = target;
     const search = Object.entries(query)
       .map(([name, value]) => `${rfc3986(name)}=${rfc3986(value)}`)
       .join('&');
-    const path = search ? `${target.path}?${search}` : target.path;
     const signed = await this.signer.sign({
       method,
       protocol: this.url.protocol,
@@ -155,27 +162,47 @@ export class ObjectRequests {
       query,
       headers: { ...headers, host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
     });
-    return new Promise<IncomingMessage>((resolve, reject) => {
-      const send = this.https ? httpsRequest : httpRequest;
-      const req = send({
-        method,
-        hostname,
-        port: port || undefined,
-        path,
-        headers: signed.headers,
-        agent: this.agent,
-        ...(signal ? { signal } : {}),
-      });
-      req.setTimeout(this.options.socketTimeoutMs ?? 120_000, () => {
-        req.destroy(Object.assign(new Error(`${method} ${key}: socket timeout`), { code: 'ETIMEDOUT' }));
-      });
-      req.on('error', reject);
-      req.on('response', resolve);
-      if (body) {
-        body.on('error', (error) => req.destroy(error));
-        body.pipe(req);
-      } else req.end();
+    const send = this.https ? httpsRequest : httpRequest;
+    const request = send({
+      method,
+      hostname,
+      port: port || undefined,
+      path: search ? `${target.path}?${search}` : target.path,
+      headers: signed.headers,
+      agent: this.agent,
+      ...(signal ? { signal } : {}),
     });
+    request.setTimeout(this.options.socketTimeoutMs ?? 120_000, () => {
+      request.destroy(Object.assign(new Error(`${method} ${key}: socket timeout`), { code: 'ETIMEDOUT' }));
+    });
+    const response = new Promise<IncomingMessage>((resolve, reject) => {
+      request.on('error', reject);
+      request.on('response', resolve);
+    });
+    return { request, response };
+  }
+
+  private async send(
+    method: 'GET' | 'PUT',
+    key: string,
+    headers: Record<string, string>,
+    body: Readable | null,
+    signal: AbortSignal | undefined,
+    query: Record<string, string> = {},
+  ): Promise<IncomingMessage> {
+    const { request, response } = await this.open(method, key, headers, signal, query);
+    if (body) {
+      body.on('error', (error) => request.destroy(error));
+      body.pipe(request);
+    } else request.end();
+    return response;
+  }
+
+  /** The ETag of a successful response, or the S3 error it carries. */
+  async etagOf(response: IncomingMessage): Promise<string | undefined> {
+    if ((response.statusCode ?? 0) >= 300) throw await errorFrom(response);
+    response.resume();
+    return response.headers.etag?.replace(/^"|"$/g, '');
   }
 
   /** GetObject: the response stream and its headers; an S3HttpError for non-2xx. */
@@ -193,10 +220,7 @@ export class ObjectRequests {
     signal?: AbortSignal,
     query?: Record<string, string>,
   ): Promise<string | undefined> {
-    const response = await this.send('PUT', key, headers, body, signal, query);
-    if ((response.statusCode ?? 0) >= 300) throw await errorFrom(response);
-    response.resume();
-    return response.headers.etag?.replace(/^"|"$/g, '');
+    return this.etagOf(await this.send('PUT', key, headers, body, signal, query));
   }
 
   close(): void {

@@ -190,6 +190,22 @@ export class S3Store implements ObjectStore {
     body: Readable,
     options: WriteOptions,
   ): Promise<{ etag?: string }> {
+    if (this.options.objectRequests) {
+      try {
+        const etag = await streamingMultipartUpload(body, {
+          client: this.options.client,
+          requests: this.options.objectRequests,
+          create: this.commonWriteParams(key, options),
+          size: options.size,
+          partSize: this.options.partSize,
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        return etag ? { etag } : {};
+      } catch (error) {
+        throw classifyS3Error(error, `multipart PUT ${key}`);
+      }
+    }
+    // Without static credentials: lib-storage, which buffers parts (bounded by the semaphore).
     return this.multipart.run(async () => {
       const upload = new Upload({
         client: this.options.client,
