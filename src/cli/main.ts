@@ -121,6 +121,22 @@ function buildProgram(running: Running): Command {
     .configureOutput({ outputError: (text, write) => write(text) });
 
   const globals = () => program.opts<GlobalOptions>();
+  // Loaded on demand: the copy engine (AWS SDK) costs memory that `plan` does not need.
+  const runSync = async (types: string[], options: SyncOptions) => {
+    const interrupts = newInterrupts();
+    await execute(
+      running,
+      async () =>
+        (await import('./sync.ts')).runSyncCommand(
+          loadContext(globals()),
+          types,
+          options,
+          running.cleanup,
+          interrupts,
+        ),
+      interrupts,
+    );
+  };
 
   addReadOptions(
     program
@@ -169,21 +185,7 @@ function buildProgram(running: Running): Command {
         'Copy every object the database references from [s3.source] to [s3.destination], in this process.',
       )
       .argument('[type...]', 'tables to copy (default: all present)'),
-  ).action(async (types: string[], options: SyncOptions) => {
-    const interrupts = newInterrupts();
-    await execute(
-      running,
-      async () =>
-        (await import('./sync.ts')).runSyncCommand(
-          loadContext(globals()),
-          types,
-          options,
-          running.cleanup,
-          interrupts,
-        ),
-      interrupts,
-    );
-  });
+  ).action(async (types: string[], options: SyncOptions) => runSync(types, options));
 
   addSyncOptions(
     program
@@ -198,19 +200,7 @@ function buildProgram(running: Running): Command {
         2,
       );
     }
-    const interrupts = newInterrupts();
-    await execute(
-      running,
-      async () =>
-        (await import('./sync.ts')).runSyncCommand(
-          loadContext(globals()),
-          types,
-          options,
-          running.cleanup,
-          interrupts,
-        ),
-      interrupts,
-    );
+    await runSync(types, options);
   });
 
   program

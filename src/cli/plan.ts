@@ -7,12 +7,11 @@ import type { Writable } from 'node:stream';
 import { databaseConfig } from '../config/database.ts';
 import { getField } from '../config/load.ts';
 import { DESTINATION, SOURCE } from '../config/schema.ts';
-import { MastodonDatabase } from '../db/database.ts';
-import type { ReadOptions } from '../db/reader.ts';
 import type { CatalogKey, CatalogOptions, TableName } from '../mastodon/types.ts';
 import { enumerateKeys } from '../run/enumerate.ts';
-import { parseTypes, presentTables } from '../run/tables.ts';
+import { parseTypes } from '../run/tables.ts';
 import type { Cleanup, CommandContext } from './context.ts';
+import { openDatabase } from './open-database.ts';
 import { bytes, count, textTable, writeChunk } from './output.ts';
 
 export type PlanFormat = 'keys' | 'ndjson' | 'summary';
@@ -91,26 +90,15 @@ export async function runPlan(
   out: Writable,
   cleanup: Cleanup,
 ): Promise<number> {
-  const requested = parseTypes(types);
   const catalog = catalogOptionsFrom(ctx, options.keyPrefix);
-  const config = databaseConfig(ctx.file);
-  const db = await MastodonDatabase.open(config, ctx.log);
-  cleanup.add(() => db.close());
-
-  const columns = await db.introspect();
-  const tables = presentTables(
-    requested,
-    columns,
-    ctx.log,
-    types.length > 0,
-    `${db.target} (schema ${config.schema})`,
+  parseTypes(types); // usage errors before connecting
+  const { db, columns, tables, read } = await openDatabase(
+    ctx,
+    databaseConfig(ctx.file),
+    types,
+    options,
+    cleanup,
   );
-  ctx.log.debug({ target: db.target, schemaVersion: await db.schemaVersion(), tables }, 'reading');
-
-  const read: ReadOptions = { batchSize: options.batchSize ?? config.batchSize };
-  if (options.limit !== undefined) read.limit = options.limit;
-  if (options.offset !== undefined) read.offset = options.offset;
-  if (options.sinceId !== undefined) read.sinceId = options.sinceId;
 
   const summaries = new Map<TableName, TableSummary>();
   for (const table of tables) {

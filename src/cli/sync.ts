@@ -6,11 +6,9 @@ import { databaseConfig } from '../config/database.ts';
 import { getSection } from '../config/load.ts';
 import { CELERY, SYNC } from '../config/schema.ts';
 import { type StoreConfig, storeConfig } from '../config/stores.ts';
-import { MastodonDatabase } from '../db/database.ts';
-import type { ReadOptions } from '../db/reader.ts';
 import { ServiceError } from '../errors.ts';
 import { runSync } from '../run/sync.ts';
-import { parseTypes, presentTables } from '../run/tables.ts';
+import { parseTypes } from '../run/tables.ts';
 import { StoreError } from '../storage/errors.ts';
 import { openStore } from '../storage/open.ts';
 import type { ObjectStore } from '../storage/types.ts';
@@ -18,6 +16,7 @@ import { ReportWriter } from '../transfer/report.ts';
 import { DEFAULT_RETRY_POLICY } from '../transfer/retry.ts';
 import { Stats } from '../transfer/stats.ts';
 import type { Cleanup, CommandContext } from './context.ts';
+import { openDatabase } from './open-database.ts';
 import { writeChunk } from './output.ts';
 import { Progress, renderSummary, summarize } from './progress.ts';
 
@@ -67,7 +66,7 @@ export async function runSyncCommand(
   cleanup: Cleanup,
   interrupts: Interrupts,
 ): Promise<number> {
-  const requested = parseTypes(types);
+  parseTypes(types); // usage errors before connecting anywhere
   const sync = getSection(ctx.file, SYNC, false);
   const celery = getSection(ctx.file, CELERY, false);
   const sourceConfig = storeConfig(ctx.file, 'source');
@@ -83,21 +82,7 @@ export async function runSyncCommand(
   await checkStore(source, `source ${source.description}`, false);
   await checkStore(dest, `destination ${dest.description}`, !options.dryRun);
 
-  const db = await MastodonDatabase.open(dbConfig, ctx.log);
-  cleanup.add(() => db.close());
-  const columns = await db.introspect();
-  const tables = presentTables(
-    requested,
-    columns,
-    ctx.log,
-    types.length > 0,
-    `${db.target} (schema ${dbConfig.schema})`,
-  );
-
-  const read: ReadOptions = { batchSize: options.batchSize ?? dbConfig.batchSize };
-  if (options.limit !== undefined) read.limit = options.limit;
-  if (options.offset !== undefined) read.offset = options.offset;
-  if (options.sinceId !== undefined) read.sinceId = options.sinceId;
+  const { db, columns, tables, read } = await openDatabase(ctx, dbConfig, types, options, cleanup);
 
   const report = options.report ? new ReportWriter(options.report, ctx.redact) : null;
   if (report) cleanup.add(() => report.close());
