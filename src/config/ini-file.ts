@@ -7,7 +7,7 @@
  * configparser rules kept: `[section]` headers; `key = value` or `key: value`; keys are
  * case-insensitive (lower-cased); whole-line comments start with `#` or `;`; values keep
  * everything after the delimiter, trimmed; indented lines continue the previous value;
- * a duplicate section or key is an error (strict mode).
+ * a duplicate section or key is an error (strict mode); `%%` and `%(key)s` interpolation.
  */
 
 export type IniSections = Map<string, Map<string, string>>;
@@ -63,5 +63,23 @@ export function parseIni(text: string): IniSections {
     section.set(key, raw.slice(delimiter + 1).trim());
     lastKey = key;
   });
+  for (const values of sections.values()) {
+    for (const [key, value] of values) values.set(key, interpolate(value, values));
+  }
   return sections;
+}
+
+/**
+ * configparser's default BasicInterpolation, so a value means what it meant to the original
+ * tool: `%%` is a literal `%` (a password `pa%%ss` is `pa%ss`), and `%(key)s` is another key
+ * of the same section. A lone `%` (an error in Python) is kept as it is.
+ */
+export function interpolate(value: string, section: ReadonlyMap<string, string>, depth = 0): string {
+  if (!value.includes('%')) return value;
+  return value.replace(/%%|%\(([^)]*)\)s/g, (match, name: string | undefined) => {
+    if (match === '%%') return '%';
+    const referenced = section.get(name!.toLowerCase());
+    if (referenced === undefined || depth >= 10) return match;
+    return interpolate(referenced, section, depth + 1);
+  });
 }

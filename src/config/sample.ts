@@ -10,7 +10,8 @@ const HEADER = `; mastodon-s3-sync configuration.
 ; Copy to private/config.ini (or point --config / CONFIG_FILE / CONFIG_FILE_NAME at a copy).
 ; The original mastodon-s3-sync-tool's config.ini works unchanged: its keys keep their meaning,
 ; and every other key below is optional with the default shown.
-; Values are taken verbatim (no quotes, no inline comments), as Python's configparser does.
+; Values are taken verbatim (no quotes, no inline comments), as Python's configparser does;
+; write %% for a literal % (configparser interpolation: %(key)s is another key's value).
 ; Keys marked "secret" are never printed in output, logs or pages.
 `;
 

@@ -49,6 +49,13 @@ describe('INI parsing (configparser semantics)', () => {
     assert.equal(a.get('empty'), '');
     assert.equal(a.get('colon'), 'v');
   });
+  test("configparser interpolation: %% is %, %(key)s another key's value", () => {
+    const ini = parseIni('[a]\npassword = pa%%ss\nhost = db\nurl = postgres://%(host)s/x\nlone = 100%\n');
+    const a = ini.get('a')!;
+    assert.equal(a.get('password'), 'pa%ss');
+    assert.equal(a.get('url'), 'postgres://db/x');
+    assert.equal(a.get('lone'), '100%');
+  });
   test('dotted section names stay whole; keys are case-insensitive', () => {
     const ini = parseIni('[s3.source]\nAccess_Key = x\n');
     assert.equal(ini.get('s3.source')?.get('access_key'), 'x');
