@@ -25,7 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { type FakeRows, fakeInstance, insertStatements, prng, referencedKeys } from '../dev/fake-instance.ts';
-import { type Proxy as RecordingProxy, startProxy } from '../dev/proxy.ts';
+import { startProxyProcess } from '../dev/proxy.ts';
 import { rawClient, type S3Server, startS3Server } from '../dev/s3.ts';
 import type { CatalogKey } from '../src/mastodon/types.ts';
 import { createTestDatabase, type TestDatabase } from '../test/helpers/pg.ts';
@@ -172,7 +172,15 @@ interface Row {
   cpuMsPerObject: number;
 }
 
-function row(tool: string, mode: string, objects: number, bytes: number, t: Timed, requests: number): Row {
+/** `requests` null: not counted (bare loopback has no proxy in the way). */
+function row(
+  tool: string,
+  mode: string,
+  objects: number,
+  bytes: number,
+  t: Timed,
+  requests: number | null,
+): Row {
   return {
     tool,
     mode,
@@ -180,7 +188,7 @@ function row(tool: string, mode: string, objects: number, bytes: number, t: Time
     seconds: round(t.seconds, 2),
     objectsPerSecond: round(objects / t.seconds, 1),
     mbPerSecond: round(bytes / MB / t.seconds, 1),
-    requestsPerObject: round(requests / objects, 3),
+    requestsPerObject: requests === null ? Number.NaN : round(requests / objects, 3),
     peakRssMB: round(t.peakRssMB, 1),
     cpuSeconds: round(t.cpuSeconds, 2),
     cpuMsPerObject: round((t.cpuSeconds * 1000) / objects, 3),
@@ -223,32 +231,31 @@ async function main(): Promise<void> {
     cleanups.push(() => db.drop());
     await seedObjects(servers[0], 'source', keys);
 
-    // Proxies: one pair without latency (request counting), one pair with LATENCY_MS.
-    const proxies = {
-      lo: await Promise.all([
-        startProxy({ target: servers[0].endpoint, record: false }),
-        startProxy({ target: servers[1].endpoint, record: false }),
-      ]),
-      lat: await Promise.all([
-        startProxy({ target: servers[0].endpoint, latencyMs: LATENCY_MS, record: false }),
-        startProxy({ target: servers[1].endpoint, latencyMs: LATENCY_MS, record: false }),
-      ]),
+    // Bare loopback: straight to the servers. +LATENCY_MS: through a proxy per server, each in
+    // its own process (which also counts requests).
+    const proxies = await Promise.all([
+      startProxyProcess({ target: servers[0].endpoint, latencyMs: LATENCY_MS }),
+      startProxyProcess({ target: servers[1].endpoint, latencyMs: LATENCY_MS }),
+    ]);
+    for (const p of proxies) cleanups.push(() => p.stop());
+    const endpoints = {
+      lo: [servers[0].endpoint, servers[1].endpoint],
+      lat: [proxies[0].endpoint, proxies[1].endpoint],
     };
-    for (const p of [...proxies.lo, ...proxies.lat]) cleanups.push(() => p.stop());
-    const requests = (pair: Array<RecordingProxy & { count(): number }>) =>
-      pair[0]!.count() + pair[1]!.count();
-    const resetCounts = (pair: Array<RecordingProxy & { count(): number }>) => {
-      for (const p of pair) p.reset();
+    const countRequests = async (mode: 'lo' | 'lat') =>
+      mode === 'lat' ? (await proxies[0].count()) + (await proxies[1].count()) : null;
+    const resetCounts = async () => {
+      await Promise.all(proxies.map((p) => p.reset()));
     };
 
     const keyList = join(work, 'keys.txt');
     writeFileSync(keyList, keys.map((k) => k.key).join('\n') + '\n');
 
     const ours = async (mode: 'lo' | 'lat', bucket: string, label: string) => {
-      const pair = proxies[mode];
+      const [sourceEndpoint, destEndpoint] = endpoints[mode];
       const ini = join(work, `${bucket}.ini`);
-      writeFileSync(ini, iniFor(db, pair[0]!.endpoint, pair[1]!.endpoint, 'source', bucket, servers));
-      resetCounts(pair);
+      writeFileSync(ini, iniFor(db, sourceEndpoint!, destEndpoint!, 'source', bucket, servers));
+      await resetCounts();
       const t = check(
         await timed(
           process.execPath,
@@ -279,16 +286,16 @@ async function main(): Promise<void> {
       };
       if (summary.failed > 0 || summary.missing > 0)
         throw new Error(`sync (${label}): ${JSON.stringify(summary)}`);
-      results.push(row('mastodon-s3-sync', label, keys.length, summary.bytes, t, requests(pair)));
+      results.push(row('mastodon-s3-sync', label, keys.length, summary.bytes, t, await countRequests(mode)));
       console.log(
         `  ${label}: mastodon-s3-sync ${t.seconds.toFixed(1)} s (copied ${summary.copied}, skipped ${summary.skipped})`,
       );
     };
     const rclone = async (mode: 'lo' | 'lat', bucket: string, label: string, copiedBytes: number) => {
-      const pair = proxies[mode];
+      const [sourceEndpoint, destEndpoint] = endpoints[mode];
       const conf = join(work, `rclone-${bucket}.conf`);
-      writeFileSync(conf, rcloneConfig(pair[0]!.endpoint, pair[1]!.endpoint, servers));
-      resetCounts(pair);
+      writeFileSync(conf, rcloneConfig(sourceEndpoint!, destEndpoint!, servers));
+      await resetCounts();
       const env = { ...process.env };
       delete env['AWS_CA_BUNDLE']; // rclone 1.60 fails with this machine's AWS_CA_BUNDLE
       const t = check(
@@ -313,7 +320,7 @@ async function main(): Promise<void> {
         ),
         `rclone (${label})`,
       );
-      results.push(row('rclone', label, keys.length, copiedBytes, t, requests(pair)));
+      results.push(row('rclone', label, keys.length, copiedBytes, t, await countRequests(mode)));
       console.log(`  ${label}: rclone ${t.seconds.toFixed(1)} s`);
     };
 
@@ -362,7 +369,7 @@ async function main(): Promise<void> {
           summary.copied,
           summary.bytes,
           t,
-          0,
+          null,
         ),
       );
     }
@@ -398,7 +405,7 @@ function report(results: Row[]): void {
       r.peakRssMB,
       r.cpuSeconds,
       r.cpuMsPerObject,
-    ].map(String),
+    ].map((v) => (typeof v === 'number' && Number.isNaN(v) ? '-' : String(v))),
   );
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) =>

@@ -78,3 +78,40 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy & { count
     },
   };
 }
+
+export interface ProxyProcess {
+  endpoint: string;
+  count(): Promise<number>;
+  reset(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** startProxy in a child process (benchmarks: its CPU is its own). */
+export async function startProxyProcess(options: {
+  target: string;
+  latencyMs?: number;
+}): Promise<ProxyProcess> {
+  const { fork } = await import('node:child_process');
+  const { join } = await import('node:path');
+  const child = fork(join(import.meta.dirname, 'proxy-child.ts'), [JSON.stringify(options)], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const reply = <T>(message?: string): Promise<T> =>
+    new Promise((resolve) => {
+      child.once('message', (m) => resolve(m as T));
+      if (message) child.send(message);
+    });
+  const { endpoint } = await reply<{ endpoint: string }>();
+  return {
+    endpoint,
+    count: async () => (await reply<{ count: number }>('count')).count,
+    reset: async () => {
+      await reply('reset');
+    },
+    stop: async () => {
+      child.send('stop');
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
+}
