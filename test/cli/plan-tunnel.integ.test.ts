@@ -17,7 +17,10 @@ describe('plan through the SSH tunnel', () => {
   let sshd: TestSshd;
 
   before(async () => {
-    [db, sshd] = await Promise.all([createTestDatabase('4.6'), startSshd()]);
+    // Sequential, so a failing sshd start cannot leave a database connection holding the
+    // test process open.
+    sshd = await startSshd();
+    db = await createTestDatabase('4.6');
     await db.client.query(
       `INSERT INTO custom_emojis (id, shortcode, domain, image_file_name, image_content_type, created_at, updated_at)
        VALUES (28691, 'blob', NULL, '6de008d6281f4f59.png', 'image/png', now(), now())`,

@@ -4,7 +4,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -83,6 +83,9 @@ export async function freePort(): Promise<number> {
 
 export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
   const hostKeyTypes = options.hostKeyTypes ?? ['ed25519'];
+  await access(SSHD_PATH).catch(() => {
+    throw new Error(`${SSHD_PATH} not found: install Debian's openssh-server (.ci/run does)`);
+  });
   const dir = await mkdtemp(join(tmpdir(), 'test-sshd-'));
   try {
     const hostKeys = hostKeyTypes.map((t) => join(dir, `host_${t}`));
