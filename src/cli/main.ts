@@ -8,8 +8,10 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { UserError } from '../errors.ts';
 import { runConfigCheck } from './config-check.ts';
 import { Cleanup, type GlobalOptions, loadContext } from './context.ts';
+import type { DashboardFlags } from './dashboard.ts';
 import { guardBrokenPipe, OutputClosed } from './output.ts';
 import { type PlanFormat, runPlan } from './plan.ts';
+import type { JobsOptions, WorkerOptions } from './queue.ts';
 import type { Interrupts, SyncOptions } from './sync.ts';
 
 const PROGRAM = 'mastodon-s3-sync';
@@ -187,21 +189,121 @@ function buildProgram(running: Running): Command {
       .argument('[type...]', 'tables to copy (default: all present)'),
   ).action(async (types: string[], options: SyncOptions) => runSync(types, options));
 
-  addSyncOptions(
+  addReadOptions(
     program
       .command('jobs')
-      .description("The original tool's jobs: with --dev, run them inline (no queue), like sync.")
-      .argument('[type...]', 'tables (default: all present)')
-      .option('--dev', 'run inline in this process instead of queueing (the original dev mode)'),
-  ).action(async (types: string[], options: SyncOptions & { dev?: boolean }) => {
-    if (!options.dev) {
-      throw new UserError(
-        'queueing jobs needs distributed mode, which is not built yet: use --dev (inline) or sync',
-        2,
+      .description(
+        'The original tool\'s "add jobs": read the database and queue batches of keys on Redis (BullMQ), one queue per table, for `worker` processes. With --dev, run them inline instead (no queue).',
+      )
+      .argument('[type...]', 'tables (default: all present)'),
+  )
+    .option('--dev', 'run inline in this process instead of queueing (the original dev mode)')
+    .option(
+      '--retry-failed',
+      'requeue exactly the keys of failed batches (or whole batches that never finished)',
+    )
+    .option(
+      '--again',
+      'forget which batches were queued or done (and failed jobs) and queue every batch again',
+    )
+    .option('--json', 'print what was queued as one JSON object on stdout')
+    // Only with --dev (as sync):
+    .option('--concurrency <n>', 'with --dev: objects copied at once', wholeNumber(1))
+    .option('--dry-run', 'with --dev: write nothing')
+    .option('--force', 'with --dev: copy even what the destination already holds')
+    .option('--checksum', 'with --dev: also compare MD5/ETag')
+    .option('--report <file>', 'with --dev: NDJSON of keys not copied')
+    .option('--no-progress', 'with --dev: no live progress')
+    .action(async (types: string[], options: SyncOptions & JobsOptions & { dev?: boolean }) => {
+      if (options.dev) {
+        await runSync(types, options);
+        return;
+      }
+      const interrupts = newInterrupts();
+      await execute(
+        running,
+        async () =>
+          (await import('./queue.ts')).runJobsCommand(
+            loadContext(globals()),
+            types,
+            options,
+            running.cleanup,
+            interrupts,
+          ),
+        interrupts,
       );
-    }
-    await runSync(types, options);
-  });
+    });
+
+  program
+    .command('worker')
+    .description(
+      "Copy the batches `jobs` queued (the original's Celery worker). Any number of workers, on any machines, against one Redis. SIGTERM/Ctrl-C lets batches in progress finish.",
+    )
+    .argument('[type...]', 'only these tables’ queues (default: all)')
+    .option(
+      '--concurrency <n>',
+      'objects copied at once (default: [queue] concurrency, else [celery] concurrency, else 16)',
+      wholeNumber(1),
+    )
+    .option('--checksum', 'also compare MD5/ETag, not only size, to decide what to skip')
+    .option('--force', 'copy even what the destination already holds')
+    .action(async (types: string[], options: WorkerOptions) => {
+      const interrupts = newInterrupts();
+      await execute(
+        running,
+        async () =>
+          (await import('./queue.ts')).runWorkerCommand(
+            loadContext(globals()),
+            types,
+            options,
+            running.cleanup,
+            interrupts,
+          ),
+        interrupts,
+      );
+    });
+
+  program
+    .command('dashboard')
+    .description(
+      "The web dashboard (the original's Flower): progress per table, workers, failures; Bull Board under /queues.",
+    )
+    .option('--host <host>', 'address to listen on (default: [dashboard] host, 127.0.0.1)')
+    .option('--port <port>', 'port (default: [dashboard] port, 5555)', wholeNumber(0))
+    .action(async (options: DashboardFlags) => {
+      const interrupts = newInterrupts();
+      await execute(
+        running,
+        async () =>
+          (await import('./dashboard.ts')).runDashboardCommand(
+            loadContext(globals()),
+            options,
+            running.cleanup,
+            interrupts,
+          ),
+        interrupts,
+      );
+    });
+
+  program
+    .command('status')
+    .description('Print the distributed run’s progress (the counters the dashboard shows).')
+    .option('--json', 'one JSON object on stdout')
+    .action(async (options: { json?: boolean }) => {
+      await execute(running, async () =>
+        (await import('./queue.ts')).runStatusCommand(loadContext(globals()), options, running.cleanup),
+      );
+    });
+
+  program
+    .command('purge')
+    .description('Remove every queue, job and counter under [queue] prefix (never touches a bucket).')
+    .option('--yes', 'really do it')
+    .action(async (options: { yes?: boolean }) => {
+      await execute(running, async () =>
+        (await import('./queue.ts')).runPurgeCommand(loadContext(globals()), options, running.cleanup),
+      );
+    });
 
   program
     .command('config')

@@ -90,6 +90,17 @@ export function unknownSections(file: ConfigFile): string[] {
   return [...file.sections.keys()].filter((name) => !known.has(name));
 }
 
+/** The password inside a URL (`redis://:pw@host`), as written and decoded. */
+function urlPassword(value: string): string[] {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return [];
+  try {
+    const { password } = new URL(value);
+    return password ? [...new Set([password, decodeURIComponent(password)])] : [];
+  } catch {
+    return [];
+  }
+}
+
 /** Every non-empty secret value in the file, for redacting output as a last line of defence. */
 export function secretValues(file: ConfigFile): string[] {
   const secrets: string[] = [];
@@ -99,6 +110,7 @@ export function secretValues(file: ConfigFile): string[] {
     for (const [key, field] of Object.entries(def.fields as Record<string, Field<unknown>>)) {
       const value = raw.get(key);
       if (field.meta.secret && value) secrets.push(value);
+      else if (value) secrets.push(...urlPassword(value));
     }
   }
   return secrets;

@@ -233,12 +233,29 @@ export const QUEUE = section('queue', 'Distributed mode (BullMQ on Redis).', {
     example: '16',
   }),
   prefix: text({ default: 'mastodon-s3-sync', help: 'Redis key prefix for queues and counters.' }),
-  batch_size: integer({ default: 500, min: 1, max: 10000, help: 'Rows per queued job.' }),
-  max_waiting: integer({
+  batch_size: integer({
     default: 200,
     min: 1,
+    max: 10000,
+    help: 'Rows per queued job (a job carries the keys of its rows, about 250 bytes each).',
+  }),
+  max_waiting: integer({
+    default: 50,
+    min: 1,
     max: 1000000,
-    help: 'The producer pauses while a queue holds more waiting jobs than this.',
+    help: 'The producer pauses while a queue holds more waiting jobs than this (bounds Redis memory).',
+  }),
+  attempts: integer({
+    default: 3,
+    min: 1,
+    max: 100,
+    help: 'Attempts per job; a job whose keys keep failing ends failed, listing them.',
+  }),
+  lock_seconds: integer({
+    default: 30,
+    min: 2,
+    max: 3600,
+    help: "How soon a killed worker's job is picked up again (BullMQ lock and stalled check).",
   }),
 });
 

@@ -10,6 +10,8 @@ import type { CatalogKey, CatalogOptions, TableName } from '../mastodon/types.ts
 export interface KeyBatch {
   table: TableName;
   rows: number;
+  /** The first row id of the batch. */
+  firstId: string;
   /** The last row id of the batch: a run can resume after it (--since-id). */
   lastId: string;
   keys: CatalogKey[];
@@ -27,6 +29,12 @@ export async function* enumerateKeys(
     for (const row of rows) {
       for (const key of keysForRow(table, row, catalog)) keys.push(key);
     }
-    yield { table, rows: rows.length, lastId: String(rows[rows.length - 1]!['id']), keys };
+    yield {
+      table,
+      rows: rows.length,
+      firstId: String(rows[0]!['id']),
+      lastId: String(rows[rows.length - 1]!['id']),
+      keys,
+    };
   }
 }

@@ -35,8 +35,11 @@ export class AdaptivePool {
     return this.slots.inUse;
   }
 
-  /** Queues a task, waiting first while the backlog is full. */
-  async submit(task: () => Promise<void>): Promise<void> {
+  /**
+   * Queues a task, waiting first while the backlog is full. Resolves once queued, with `done`:
+   * the task's end (never rejects; tasks report their own failures).
+   */
+  async submit(task: () => Promise<void>): Promise<{ done: Promise<void> }> {
     while (this.queued >= this.options.backlog + this.slots.capacity) {
       await new Promise<void>((resolve) => this.waitingForRoom.push(resolve));
     }
@@ -52,6 +55,7 @@ export class AdaptivePool {
         for (const wake of waiters) wake();
       });
     this.running.add(run);
+    return { done: run };
   }
 
   /** Waits for every submitted task to finish. */

@@ -1,0 +1,91 @@
+/**
+ * What every copying command shares (sync, jobs --dev, worker): both stores opened and checked
+ * before any work, and the copier settings resolved from flags and config.
+ */
+import { getSection } from '../config/load.ts';
+import { CELERY, SYNC } from '../config/schema.ts';
+import { type StoreConfig, storeConfig } from '../config/stores.ts';
+import { ServiceError } from '../errors.ts';
+import type { CopierSettings } from '../run/copier.ts';
+import { StoreError } from '../storage/errors.ts';
+import { openStore } from '../storage/open.ts';
+import type { ObjectStore } from '../storage/types.ts';
+import { DEFAULT_RETRY_POLICY } from '../transfer/retry.ts';
+import type { Cleanup, CommandContext } from './context.ts';
+
+export interface CopyFlags {
+  concurrency?: number;
+  dryRun?: boolean;
+  force?: boolean;
+  checksum?: boolean;
+}
+
+export interface CopySetup {
+  source: ObjectStore;
+  dest: ObjectStore;
+  sourceConfig: StoreConfig;
+  destConfig: StoreConfig;
+  settings: CopierSettings;
+}
+
+/** Whether a server-side copy is possible: both S3, same account (endpoint, region, keys). */
+function serverSideAllowed(
+  mode: 'auto' | 'always' | 'never',
+  source: StoreConfig,
+  dest: StoreConfig,
+): boolean {
+  if (mode === 'never' || source.type !== 's3' || dest.type !== 's3') return false;
+  return mode === 'always' || source.accountId === dest.accountId;
+}
+
+async function checkStore(store: ObjectStore, role: string, write: boolean): Promise<void> {
+  try {
+    await store.check({ write });
+  } catch (error) {
+    const message = error instanceof StoreError ? error.message : (error as Error).message;
+    throw new ServiceError(`${role}: ${message}`);
+  }
+}
+
+/**
+ * Validates the store sections, opens both stores (closed by `cleanup`) and checks them: a
+ * missing bucket or refused credentials fail here, before anything is copied.
+ * `defaultConcurrency` is the command's own setting ([sync] or [queue] concurrency).
+ */
+export async function openCopySetup(
+  ctx: CommandContext,
+  flags: CopyFlags,
+  cleanup: Cleanup,
+  defaultConcurrency?: number,
+): Promise<CopySetup> {
+  const sync = getSection(ctx.file, SYNC, false);
+  const celery = getSection(ctx.file, CELERY, false);
+  const sourceConfig = storeConfig(ctx.file, 'source');
+  const destConfig = storeConfig(ctx.file, 'destination');
+  const concurrency = flags.concurrency ?? defaultConcurrency ?? sync.concurrency ?? celery.concurrency ?? 16;
+
+  const tuning = { concurrency, multipartThreshold: sync.multipart_threshold, partSize: sync.part_size };
+  const source = openStore(sourceConfig, tuning);
+  const dest = openStore(destConfig, tuning);
+  cleanup.add(() => source.close());
+  cleanup.add(() => dest.close());
+  await checkStore(source, `source ${source.description}`, false);
+  await checkStore(dest, `destination ${dest.description}`, !flags.dryRun);
+
+  return {
+    source,
+    dest,
+    sourceConfig,
+    destConfig,
+    settings: {
+      force: Boolean(flags.force),
+      checksum: Boolean(flags.checksum),
+      dryRun: Boolean(flags.dryRun),
+      concurrency,
+      retry: { ...DEFAULT_RETRY_POLICY, retries: sync.retries },
+      serverSide: serverSideAllowed(sync.server_side_copy, sourceConfig, destConfig),
+      cacheControl: destConfig.cacheControl,
+      maxRequestsPerSecond: sync.max_requests_per_second,
+    },
+  };
+}

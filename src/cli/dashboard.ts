@@ -1,0 +1,73 @@
+/** `dashboard`: the web UI (the original's Flower on :5555), until Ctrl-C. */
+import { getSection, keyError } from '../config/load.ts';
+import { DASHBOARD } from '../config/schema.ts';
+import { ServiceError } from '../errors.ts';
+import { OverviewReader } from '../queue/overview.ts';
+import { SharedProgress } from '../queue/progress.ts';
+import { closeQueues, openQueues } from '../queue/queues.ts';
+import { connectRedis } from '../queue/redis.ts';
+import { queueSettings } from '../queue/settings.ts';
+import { isLoopback } from '../web/auth.ts';
+import { startDashboard } from '../web/server.ts';
+import type { Cleanup, CommandContext } from './context.ts';
+import type { Interrupts } from './sync.ts';
+
+export interface DashboardFlags {
+  host?: string;
+  port?: number;
+}
+
+export async function runDashboardCommand(
+  ctx: CommandContext,
+  flags: DashboardFlags,
+  cleanup: Cleanup,
+  interrupts: Interrupts,
+): Promise<number> {
+  const config = getSection(ctx.file, DASHBOARD, false);
+  const host = flags.host ?? config.host;
+  const port = flags.port ?? config.port;
+  if ((config.user === '') !== (config.password === '')) {
+    const missing = config.user === '' ? 'user' : 'password';
+    throw keyError(ctx.file, DASHBOARD.name, missing, 'set both user and password, or neither');
+  }
+  const credentials = config.user ? { user: config.user, password: config.password } : null;
+  if (!credentials && !isLoopback(host)) {
+    throw keyError(
+      ctx.file,
+      DASHBOARD.name,
+      'password',
+      `listening on ${host} (not loopback) requires basic auth: set [dashboard] user and password`,
+    );
+  }
+  const settings = queueSettings(ctx.file);
+  const redis = await connectRedis(settings, 'mastodon-s3-sync:dashboard');
+  cleanup.add(async () => {
+    await redis.quit().catch(() => redis.disconnect());
+  });
+  const queues = openQueues(redis, settings);
+  cleanup.add(() => closeQueues(queues.values()));
+  let dashboard: Awaited<ReturnType<typeof startDashboard>>;
+  try {
+    dashboard = await startDashboard({
+      host,
+      port,
+      credentials,
+      queues: [...queues.values()],
+      overview: new OverviewReader(new SharedProgress(redis, settings.prefix), queues),
+      log: ctx.log,
+      title: `Redis ${settings.redisDescription}, prefix ${settings.prefix}`,
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new ServiceError(`dashboard: cannot listen on ${host}:${port} (${code})`);
+  }
+  cleanup.add(() => dashboard.close());
+  ctx.log.info(
+    { url: dashboard.url, auth: credentials !== null, queues: '/queues' },
+    `dashboard on ${dashboard.url}`,
+  );
+  await new Promise<void>((resolve) =>
+    interrupts.stop.signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
+  return 0;
+}

@@ -1,0 +1,258 @@
+/**
+ * The distributed-mode commands: `jobs` (queue batches), `worker` (copy them), `status`
+ * (counters on stdout) and `purge` (remove queues and counters). `dashboard` is in dashboard.ts.
+ */
+import type { Redis } from 'ioredis';
+import { databaseConfig } from '../config/database.ts';
+import { storeConfig } from '../config/stores.ts';
+import { ConfigError } from '../errors.ts';
+import { TABLE_NAMES, type TableName } from '../mastodon/types.ts';
+import type { BatchJobData } from '../queue/job.ts';
+import { OverviewReader } from '../queue/overview.ts';
+import { enqueueTables } from '../queue/producer.ts';
+import { SharedProgress } from '../queue/progress.ts';
+import { type BatchQueue, closeQueues, JOB_NAME, jobOptions, openQueues } from '../queue/queues.ts';
+import { connectRedis } from '../queue/redis.ts';
+import { type QueueSettings, queueSettings } from '../queue/settings.ts';
+import { QueueWorker } from '../queue/worker.ts';
+import { BatchCopier } from '../run/copier.ts';
+import { parseTypes } from '../run/tables.ts';
+import { Stats } from '../transfer/stats.ts';
+import type { Cleanup, CommandContext } from './context.ts';
+import { openCopySetup } from './copy-setup.ts';
+import { openDatabase, type ReadFlags } from './open-database.ts';
+import { bytes, count, textTable, writeChunk } from './output.ts';
+import type { Interrupts } from './sync.ts';
+
+interface QueueEnvironment {
+  settings: QueueSettings;
+  redis: Redis;
+  queues: Map<TableName, BatchQueue>;
+  progress: SharedProgress;
+}
+
+async function openQueueEnvironment(
+  ctx: CommandContext,
+  cleanup: Cleanup,
+  name: string,
+): Promise<QueueEnvironment> {
+  const settings = queueSettings(ctx.file);
+  const redis = await connectRedis(settings, `mastodon-s3-sync:${name}`);
+  cleanup.add(async () => {
+    await redis.quit().catch(() => redis.disconnect());
+  });
+  const queues = openQueues(redis, settings);
+  cleanup.add(() => closeQueues(queues.values()));
+  return { settings, redis, queues, progress: new SharedProgress(redis, settings.prefix) };
+}
+
+export interface JobsOptions extends ReadFlags {
+  retryFailed?: boolean;
+  again?: boolean;
+  json?: boolean;
+}
+
+/** `jobs --retry-failed`: requeues exactly the keys that failed, or whole batches that never finished. */
+async function retryFailed(
+  env: QueueEnvironment,
+  tables: readonly TableName[],
+  ctx: CommandContext,
+): Promise<number> {
+  let requeued = 0;
+  for (const table of tables) {
+    const queue = env.queues.get(table)!;
+    const failed = await queue.getFailed(0, -1);
+    for (const job of failed) {
+      const data = job.data as BatchJobData;
+      if (!data.failures || data.failures.length === 0) {
+        await job.retry('failed'); // never counted: the whole batch runs again
+        requeued++;
+        continue;
+      }
+      const failedKeys = new Set(data.failures.map((f) => f.key));
+      const retry = (data.retry ?? 0) + 1;
+      const id = `${job.id!.replace(/-retry\d+$/, '')}-retry${retry}`;
+      const keys = data.keys.filter((k) => failedKeys.has(k.key));
+      await queue.add(
+        JOB_NAME,
+        { table, firstId: data.firstId, lastId: data.lastId, rows: 0, keys, retry },
+        jobOptions(env.settings, id),
+      );
+      await env.progress.uncountFailed(table, keys.length);
+      await job.remove();
+      requeued++;
+      ctx.log.info({ table, job: id, keys: keys.length }, 'requeued failed keys');
+    }
+  }
+  return requeued;
+}
+
+export async function runJobsCommand(
+  ctx: CommandContext,
+  types: readonly string[],
+  options: JobsOptions,
+  cleanup: Cleanup,
+  interrupts: Interrupts,
+): Promise<number> {
+  const requested = parseTypes(types);
+  const settings = queueSettings(ctx.file);
+  const env = await openQueueEnvironment(ctx, cleanup, 'jobs');
+  if (options.retryFailed) {
+    const requeued = await retryFailed(env, requested, ctx);
+    await writeChunk(
+      process.stdout,
+      options.json ? `${JSON.stringify({ requeued })}\n` : `requeued ${requeued} failed job(s)\n`,
+    );
+    return 0;
+  }
+  // Keys are logical (each store applies its own key_prefix); [s3.destination] decides the ACL.
+  const acl = storeConfig(ctx.file, 'destination').acl;
+  const { db, columns, tables, read } = await openDatabase(
+    ctx,
+    databaseConfig(ctx.file),
+    types,
+    options,
+    cleanup,
+  );
+  if (options.again) {
+    await env.progress.reset(tables);
+    for (const table of tables) await env.queues.get(table)!.clean(0, 0, 'failed');
+  }
+  const summaries = await enqueueTables(
+    { db, queues: env.queues, progress: env.progress, log: ctx.log, stop: interrupts.stop.signal },
+    { tables, columns, read, catalog: { keyPrefix: '', acl }, queue: settings },
+  );
+  if (options.json) {
+    await writeChunk(process.stdout, `${JSON.stringify({ tables: summaries })}\n`);
+  } else {
+    const rows = summaries.map((s) => [
+      s.table,
+      count(s.jobs),
+      count(s.rows),
+      count(s.keys),
+      count(s.alreadyQueued),
+    ]);
+    await writeChunk(
+      process.stdout,
+      textTable(['table', 'jobs queued', 'rows', 'keys', 'batches already queued'], rows),
+    );
+  }
+  return interrupts.stop.signal.aborted ? 130 : 0;
+}
+
+export interface WorkerOptions {
+  concurrency?: number;
+  checksum?: boolean;
+  force?: boolean;
+}
+
+export async function runWorkerCommand(
+  ctx: CommandContext,
+  types: readonly string[],
+  options: WorkerOptions,
+  cleanup: Cleanup,
+  interrupts: Interrupts,
+): Promise<number> {
+  const tables = types.length > 0 ? parseTypes(types) : [...TABLE_NAMES];
+  const settings = queueSettings(ctx.file);
+  const { source, dest, settings: copier } = await openCopySetup(ctx, options, cleanup, settings.concurrency);
+  const env = await openQueueEnvironment(ctx, cleanup, 'worker');
+  const stats = new Stats();
+  const batchCopier = new BatchCopier(
+    {
+      source,
+      dest,
+      stats,
+      log: ctx.log,
+      report: null,
+      abort: interrupts.abort.signal,
+      stop: interrupts.abort.signal,
+    },
+    copier,
+  );
+  const worker = new QueueWorker({
+    connection: env.redis,
+    copier: batchCopier,
+    progress: env.progress,
+    log: ctx.log,
+    settings,
+    tables,
+  });
+  worker.start();
+  ctx.log.info(
+    {
+      worker: worker.id,
+      redis: settings.redisDescription,
+      concurrency: copier.concurrency,
+      source: source.description,
+      destination: dest.description,
+    },
+    'worker started; Ctrl-C or SIGTERM lets batches in progress finish',
+  );
+  // Runs until the first Ctrl-C/SIGTERM; then in-progress batches finish (a second one aborts them).
+  await new Promise<void>((resolve) =>
+    interrupts.stop.signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
+  await worker.close();
+  const totals = stats.snapshot().totals;
+  ctx.log.info(
+    {
+      batches: worker.batchesDone,
+      copied: totals.copied,
+      skipped: totals.skipped,
+      missing: totals.missing,
+      failed: totals.failed,
+    },
+    'worker stopped',
+  );
+  return 0;
+}
+
+export async function runStatusCommand(
+  ctx: CommandContext,
+  options: { json?: boolean },
+  cleanup: Cleanup,
+): Promise<number> {
+  const env = await openQueueEnvironment(ctx, cleanup, 'status');
+  const overview = await new OverviewReader(env.progress, env.queues).read();
+  if (options.json) {
+    await writeChunk(process.stdout, `${JSON.stringify(overview)}\n`);
+    return 0;
+  }
+  const rows = [...overview.tables, { ...overview.totals, table: 'all tables' }].map((t) => [
+    t.table,
+    `${t.percent.toFixed(1)}%`,
+    `${count(t.done)}/${count(t.keysExpected)}`,
+    count(t.copied),
+    count(t.skipped),
+    count(t.missing),
+    count(t.failed),
+    bytes(t.bytes),
+    `${count(t.jobs.waiting)}/${count(t.jobs.active)}/${count(t.jobs.failed)}`,
+  ]);
+  await writeChunk(
+    process.stdout,
+    textTable(
+      ['table', 'progress', 'keys done', 'copied', 'skipped', 'missing', 'failed', 'bytes', 'jobs w/a/f'],
+      rows,
+    ) + `workers: ${overview.workers.length}\n`,
+  );
+  return 0;
+}
+
+export async function runPurgeCommand(
+  ctx: CommandContext,
+  options: { yes?: boolean },
+  cleanup: Cleanup,
+): Promise<number> {
+  if (!options.yes)
+    throw new ConfigError('purge removes every queued job and counter of this prefix: add --yes');
+  const env = await openQueueEnvironment(ctx, cleanup, 'purge');
+  for (const queue of env.queues.values()) await queue.obliterate({ force: true });
+  await env.progress.reset(TABLE_NAMES);
+  await writeChunk(
+    process.stdout,
+    `purged queues and counters under prefix "${env.settings.prefix}" at ${env.settings.redisDescription}\n`,
+  );
+  return 0;
+}

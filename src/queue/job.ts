@@ -1,0 +1,57 @@
+/**
+ * What a queued job carries: plain JSON, never clients or Buffers, ids as strings (snowflakes
+ * exceed 2^53). A job is one batch of rows of one table, with every key the catalog computed
+ * for them, so a worker needs no database.
+ */
+import type { CatalogKey, TableName } from '../mastodon/types.ts';
+
+/** One key of a job: a CatalogKey without the table (the job's), plus its alternate location. */
+export interface JobKey extends Omit<CatalogKey, 'table'> {
+  /** Where else the source may hold it (with/without `cache/`), when the catalog says so. */
+  alt?: string;
+}
+
+export interface JobProblem {
+  key: string;
+  reason: string;
+}
+
+export interface BatchJobData {
+  table: TableName;
+  firstId: string;
+  lastId: string;
+  rows: number;
+  keys: JobKey[];
+  /** Counts carried over from earlier attempts of this job (a retry skips what they copied). */
+  carried?: { copied: number; bytes: number };
+  /** Set when the job ends failed: exactly which keys failed, and why. */
+  failures?: JobProblem[];
+  /** How many times `jobs --retry-failed` requeued this batch's failures. */
+  retry?: number;
+}
+
+export interface BatchJobResult {
+  copied: number;
+  skipped: number;
+  missing: number;
+  failed: number;
+  bytes: number;
+}
+
+/**
+ * Deterministic job id of a batch (BullMQ refuses a second job with the same id, so running
+ * `jobs` twice does not queue the same rows twice). Not a bare integer, no ':' (BullMQ rules).
+ */
+export function batchJobId(firstId: string, lastId: string): string {
+  return `rows-${firstId}-${lastId}`;
+}
+
+export function toJobKey(item: CatalogKey, alt: string | null): JobKey {
+  const { table: _table, ...rest } = item;
+  return alt ? { ...rest, alt } : rest;
+}
+
+export function fromJobKey(table: TableName, key: JobKey): CatalogKey {
+  const { alt: _alt, ...rest } = key;
+  return { ...rest, table };
+}

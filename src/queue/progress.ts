@@ -1,0 +1,234 @@
+/**
+ * Shared progress in Redis, across every worker on every machine:
+ *
+ * - `<prefix>:stats:<table>` (hash): what the producer queued (rowsTotal, rowsQueued,
+ *   keysQueued, jobsQueued) and what workers finished (rowsDone, copied, skipped, missing,
+ *   failed, bytes), plus timestamps.
+ * - `<prefix>:done:<table>` (set): ids of batches whose outcome was counted. A batch is counted
+ *   once, atomically with its counters (one Lua script), however often it was run — so after
+ *   killed workers and retries the counters still add up: copied + skipped + missing + failed
+ *   = keys queued.
+ * - `<prefix>:queued:<table>` (set): ids of batches ever queued (`jobs` run twice adds none).
+ * - `<prefix>:problems` (list): the latest 100 missing/failed keys with their reasons.
+ * - `<prefix>:workers:<id>` (string with a TTL): a worker's heartbeat, with the live counts of
+ *   the batches it is working on (not yet committed).
+ */
+import type { Redis } from 'ioredis';
+import type { TableName } from '../mastodon/types.ts';
+
+export const COUNTER_FIELDS = ['copied', 'skipped', 'missing', 'failed', 'bytes'] as const;
+export type CounterField = (typeof COUNTER_FIELDS)[number];
+export type Counters = Record<CounterField, number>;
+
+export interface TableProgress extends Counters {
+  rowsTotal: number;
+  rowsQueued: number;
+  keysQueued: number;
+  jobsQueued: number;
+  rowsDone: number;
+  startedAt: number | null;
+  updatedAt: number | null;
+}
+
+export interface ProblemEntry {
+  at: number;
+  table: string;
+  key: string;
+  status: 'missing' | 'failed';
+  reason: string;
+}
+
+export interface WorkerBeat {
+  id: string;
+  host: string;
+  pid: number;
+  concurrency: number;
+  startedAt: number;
+  activeJobs: number;
+  /** Live counts of batches in progress (not yet committed), by table. */
+  partial: Record<string, Counters>;
+}
+
+export const PROBLEMS_KEPT = 100;
+
+export function emptyCounters(): Counters {
+  return { copied: 0, skipped: 0, missing: 0, failed: 0, bytes: 0 };
+}
+
+export class ProgressKeys {
+  constructor(readonly prefix: string) {}
+  stats(table: string): string {
+    return `${this.prefix}:stats:${table}`;
+  }
+  done(table: string): string {
+    return `${this.prefix}:done:${table}`;
+  }
+  queued(table: string): string {
+    return `${this.prefix}:queued:${table}`;
+  }
+  get problems(): string {
+    return `${this.prefix}:problems`;
+  }
+  worker(id: string): string {
+    return `${this.prefix}:workers:${id}`;
+  }
+  get workerPattern(): string {
+    return `${this.prefix}:workers:*`;
+  }
+}
+
+// KEYS: done set, stats hash, problems list. ARGV: job id, now, rows, then the five counters,
+// then problem entries (JSON). Returns 1 when counted, 0 when this batch was counted before.
+const COMMIT_SCRIPT = `
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HINCRBY', KEYS[2], 'rowsDone', ARGV[3])
+local fields = {'copied', 'skipped', 'missing', 'failed', 'bytes'}
+for i, field in ipairs(fields) do redis.call('HINCRBY', KEYS[2], field, ARGV[3 + i]) end
+redis.call('HSETNX', KEYS[2], 'startedAt', ARGV[2])
+redis.call('HSET', KEYS[2], 'updatedAt', ARGV[2])
+for i = 9, #ARGV do redis.call('LPUSH', KEYS[3], ARGV[i]) end
+redis.call('LTRIM', KEYS[3], 0, ${PROBLEMS_KEPT - 1})
+return 1
+`;
+
+// KEYS: queued set, stats hash. ARGV: job id, rows, keys. Returns 1 when newly queued.
+const QUEUED_SCRIPT = `
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HINCRBY', KEYS[2], 'rowsQueued', ARGV[2])
+redis.call('HINCRBY', KEYS[2], 'keysQueued', ARGV[3])
+redis.call('HINCRBY', KEYS[2], 'jobsQueued', 1)
+return 1
+`;
+
+function toNumber(value: string | undefined): number {
+  const n = Number(value ?? 0);
+  return Number.isFinite(n) ? n : 0;
+}
+
+export class SharedProgress {
+  readonly keys: ProgressKeys;
+
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+  ) {
+    this.keys = new ProgressKeys(prefix);
+  }
+
+  /** Whether this batch's outcome was already counted (it need not be queued again). */
+  async isDone(table: TableName, jobId: string): Promise<boolean> {
+    return (await this.redis.sismember(this.keys.done(table), jobId)) === 1;
+  }
+
+  async isQueued(table: TableName, jobId: string): Promise<boolean> {
+    return (await this.redis.sismember(this.keys.queued(table), jobId)) === 1;
+  }
+
+  /** Records a batch as queued; false when it was queued before (nothing counted twice). */
+  async markQueued(table: TableName, jobId: string, rows: number, keys: number): Promise<boolean> {
+    const added = await this.redis.eval(
+      QUEUED_SCRIPT,
+      2,
+      this.keys.queued(table),
+      this.keys.stats(table),
+      jobId,
+      rows,
+      keys,
+    );
+    return added === 1;
+  }
+
+  async setRowsTotal(table: TableName, rows: number): Promise<void> {
+    await this.redis.hset(this.keys.stats(table), 'rowsTotal', rows);
+  }
+
+  /** Counts one batch's outcome, once. */
+  async commit(
+    table: TableName,
+    jobId: string,
+    rows: number,
+    counters: Counters,
+    problems: ProblemEntry[],
+  ): Promise<boolean> {
+    const entries = problems.slice(0, PROBLEMS_KEPT).map((p) => JSON.stringify(p));
+    const counted = await this.redis.eval(
+      COMMIT_SCRIPT,
+      3,
+      this.keys.done(table),
+      this.keys.stats(table),
+      this.keys.problems,
+      jobId,
+      Date.now(),
+      rows,
+      ...COUNTER_FIELDS.map((f) => Math.round(counters[f])),
+      ...entries,
+    );
+    return counted === 1;
+  }
+
+  /** Takes back failed counts of keys that are queued again (`jobs --retry-failed`). */
+  async uncountFailed(table: TableName, keys: number): Promise<void> {
+    await this.redis.hincrby(this.keys.stats(table), 'failed', -keys);
+  }
+
+  async table(table: string): Promise<TableProgress> {
+    const raw = await this.redis.hgetall(this.keys.stats(table));
+    const progress = {
+      rowsTotal: toNumber(raw['rowsTotal']),
+      rowsQueued: toNumber(raw['rowsQueued']),
+      keysQueued: toNumber(raw['keysQueued']),
+      jobsQueued: toNumber(raw['jobsQueued']),
+      rowsDone: toNumber(raw['rowsDone']),
+      startedAt: raw['startedAt'] ? toNumber(raw['startedAt']) : null,
+      updatedAt: raw['updatedAt'] ? toNumber(raw['updatedAt']) : null,
+    } as TableProgress;
+    for (const field of COUNTER_FIELDS) progress[field] = toNumber(raw[field]);
+    return progress;
+  }
+
+  async problems(limit = 20): Promise<ProblemEntry[]> {
+    const raw = await this.redis.lrange(this.keys.problems, 0, limit - 1);
+    return raw.flatMap((line) => {
+      try {
+        return [JSON.parse(line) as ProblemEntry];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  async beat(beat: WorkerBeat, ttlMs: number): Promise<void> {
+    await this.redis.set(this.keys.worker(beat.id), JSON.stringify(beat), 'PX', ttlMs);
+  }
+
+  async forget(workerId: string): Promise<void> {
+    await this.redis.del(this.keys.worker(workerId));
+  }
+
+  /** Workers whose heartbeat has not expired. */
+  async workers(): Promise<WorkerBeat[]> {
+    const names: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, found] = await this.redis.scan(cursor, 'MATCH', this.keys.workerPattern, 'COUNT', 200);
+      cursor = next;
+      names.push(...found);
+    } while (cursor !== '0');
+    if (names.length === 0) return [];
+    const values = await this.redis.mget(...names);
+    return values.flatMap((v) => {
+      if (!v) return [];
+      try {
+        return [JSON.parse(v) as WorkerBeat];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  /** Removes every counter, set and list of these tables (and the problems list). */
+  async reset(tables: readonly string[]): Promise<void> {
+    const names = tables.flatMap((t) => [this.keys.stats(t), this.keys.done(t), this.keys.queued(t)]);
+    await this.redis.del(...names, this.keys.problems);
+  }
+}

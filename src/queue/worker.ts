@@ -1,0 +1,163 @@
+/**
+ * `worker`: takes batches from every table's queue and copies them with the same batch copier
+ * as `sync`. Any number of workers on any number of machines share one Redis.
+ *
+ * - A worker killed mid-batch loses nothing: BullMQ's stalled-job check gives the batch to
+ *   another worker after `lock_seconds`, and what was already copied is skipped (one listing).
+ * - A batch with failed keys is retried with backoff (`attempts`); on its last attempt it ends
+ *   failed, its data listing exactly which keys failed and why (`jobs --retry-failed`).
+ * - Its outcome is counted once, atomically, when it ends (see progress.ts); meanwhile the
+ *   live counts travel in the worker's heartbeat.
+ */
+import { hostname } from 'node:os';
+import { type Job, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../log.ts';
+import { TABLE_NAMES, type TableName } from '../mastodon/types.ts';
+import { type BatchCopier, type BatchTally, emptyTally } from '../run/copier.ts';
+import type { BatchJobData, BatchJobResult } from './job.ts';
+import { fromJobKey } from './job.ts';
+import { type Counters, emptyCounters, type ProblemEntry, type SharedProgress } from './progress.ts';
+import type { QueueSettings } from './settings.ts';
+
+/** Batches one worker holds per table at once: while one batch's last copies finish, the next one's lookups run. */
+const BATCHES_PER_TABLE = 2;
+const HEARTBEAT_MS = 1000;
+
+export interface WorkerDeps {
+  connection: Redis;
+  copier: BatchCopier;
+  progress: SharedProgress;
+  log: Logger;
+  settings: QueueSettings;
+  tables?: readonly TableName[];
+}
+
+interface ActiveBatch {
+  table: TableName;
+  tally: BatchTally;
+}
+
+function countersOf(tally: BatchTally): Counters {
+  return {
+    copied: tally.copied,
+    skipped: tally.skipped,
+    missing: tally.missing,
+    failed: tally.failed,
+    bytes: tally.bytes,
+  };
+}
+
+export class QueueWorker {
+  readonly id = `${hostname()}-${process.pid}-${Date.now().toString(36)}`;
+  private readonly workers: Worker<BatchJobData, BatchJobResult>[] = [];
+  private readonly active = new Map<string, ActiveBatch>();
+  private readonly startedAt = Date.now();
+  private heartbeat: NodeJS.Timeout | null = null;
+  batchesDone = 0;
+
+  constructor(private readonly deps: WorkerDeps) {}
+
+  start(): void {
+    const { connection, settings, log } = this.deps;
+    for (const table of this.deps.tables ?? TABLE_NAMES) {
+      const worker = new Worker<BatchJobData, BatchJobResult>(table, (job) => this.process(job), {
+        connection,
+        prefix: settings.prefix,
+        concurrency: BATCHES_PER_TABLE,
+        lockDuration: settings.lockMs,
+        stalledInterval: settings.lockMs,
+        // A batch may be interrupted by several killed workers before one finishes it.
+        maxStalledCount: 10,
+      });
+      worker.on('failed', (job, error) => {
+        if (job) log.warn({ table, job: job.id, err: error.message }, 'batch failed');
+      });
+      worker.on('error', (error) => log.warn({ table, err: error.message }, 'queue connection problem'));
+      this.workers.push(worker);
+    }
+    this.heartbeat = setInterval(() => void this.beat().catch(() => {}), HEARTBEAT_MS);
+    void this.beat().catch(() => {});
+  }
+
+  private async beat(): Promise<void> {
+    const partial: Record<string, Counters> = {};
+    for (const { table, tally } of this.active.values()) {
+      partial[table] ??= emptyCounters();
+      const sum = partial[table];
+      for (const [field, value] of Object.entries(countersOf(tally)) as Array<[keyof Counters, number]>)
+        sum[field] += value;
+    }
+    await this.deps.progress.beat(
+      {
+        id: this.id,
+        host: hostname(),
+        pid: process.pid,
+        concurrency: this.deps.settings.concurrency,
+        startedAt: this.startedAt,
+        activeJobs: this.active.size,
+        partial,
+      },
+      HEARTBEAT_MS * 5,
+    );
+  }
+
+  private async process(job: Job<BatchJobData, BatchJobResult>): Promise<BatchJobResult> {
+    const { copier, progress, log } = this.deps;
+    const data = job.data;
+    const jobId = job.id!;
+    const alternates = new Map(data.keys.flatMap((k) => (k.alt ? [[k.key, k.alt] as const] : [])));
+    const items = data.keys.map((k) => fromJobKey(data.table, k));
+    const live: ActiveBatch = { table: data.table, tally: emptyTally() };
+    this.active.set(jobId, live);
+    let tally: BatchTally;
+    try {
+      const submitted = await copier.submitBatch(items, (item) => alternates.get(item.key) ?? null);
+      live.tally = submitted.tally; // updated as copies end: the heartbeat shows it
+      tally = await submitted.finished;
+    } finally {
+      this.active.delete(jobId);
+    }
+    if (tally.interrupted > 0) throw new Error(`interrupted with ${tally.interrupted} keys not done`);
+
+    // Objects an earlier attempt copied are skipped now: count them as copied, once.
+    const carried = data.carried ?? { copied: 0, bytes: 0 };
+    const movedBack = Math.min(carried.copied, tally.skipped);
+    const counters: Counters = {
+      ...countersOf(tally),
+      copied: tally.copied + movedBack,
+      skipped: tally.skipped - movedBack,
+      bytes: tally.bytes + carried.bytes,
+    };
+    const failures = tally.problems.filter((p) => p.status === 'failed');
+    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    if (failures.length > 0 && !lastAttempt) {
+      await job.updateData({ ...data, carried: { copied: counters.copied, bytes: counters.bytes } });
+      throw new Error(
+        `${failures.length} of ${tally.keys} keys failed, retrying the batch (first: ${failures[0]!.key}: ${failures[0]!.reason})`,
+      );
+    }
+    const now = Date.now();
+    const problems: ProblemEntry[] = tally.problems.map((p) => ({ at: now, table: data.table, ...p }));
+    await progress.commit(data.table, jobId, data.rows, counters, problems);
+    this.batchesDone++;
+    if (failures.length > 0) {
+      await job.updateData({
+        ...data,
+        failures: failures.map(({ key, reason }) => ({ key, reason })),
+      });
+      throw new Error(
+        `${failures.length} of ${tally.keys} keys failed after ${job.attemptsMade + 1} attempts (first: ${failures[0]!.key}: ${failures[0]!.reason})`,
+      );
+    }
+    log.debug({ table: data.table, job: jobId, ...counters }, 'batch done');
+    return counters;
+  }
+
+  /** Stops taking batches; waits for those in progress to finish (SIGTERM). */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    await this.deps.progress.forget(this.id).catch(() => {});
+  }
+}

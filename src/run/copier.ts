@@ -1,0 +1,251 @@
+/**
+ * The copy path both schedulers share (one code path, two schedulers): a batch of catalog keys
+ * → what each store holds (batched listings) → decide → a bounded pool of concurrent copies →
+ * stats, report, and a tally of this batch alone.
+ *
+ * `sync` feeds it batches straight from the database; a queue worker feeds it the batches of
+ * its jobs. The tally lets a worker commit exactly one batch's outcome, once.
+ */
+import type { Logger } from '../log.ts';
+import type { CatalogKey } from '../mastodon/types.ts';
+import { StoreError } from '../storage/errors.ts';
+import { unsafeKeyReason } from '../storage/keys.ts';
+import type { ObjectInfo, ObjectStore } from '../storage/types.ts';
+import { type CopyContext, type CopyTask, copyObject } from '../transfer/copy.ts';
+import { decide } from '../transfer/decide.ts';
+import { type LookupContext, lookupKeys } from '../transfer/lookup.ts';
+import type { ReportWriter } from '../transfer/report.ts';
+import { type RetryPolicy, withRetries } from '../transfer/retry.ts';
+import type { Stats } from '../transfer/stats.ts';
+import { AdaptivePool } from './pool.ts';
+import { RateLimiter } from './rate.ts';
+
+export interface CopierSettings {
+  force: boolean;
+  checksum: boolean;
+  dryRun: boolean;
+  concurrency: number;
+  retry: RetryPolicy;
+  serverSide: boolean;
+  cacheControl: string;
+  maxRequestsPerSecond: number;
+}
+
+export interface CopierDeps {
+  source: ObjectStore;
+  dest: ObjectStore;
+  stats: Stats;
+  log: Logger;
+  report: ReportWriter | null;
+  /** Aborts in-flight requests. */
+  abort: AbortSignal;
+  /** Stops scheduling new copies; those in flight finish. */
+  stop: AbortSignal;
+}
+
+export interface Problem {
+  key: string;
+  status: 'missing' | 'failed';
+  reason: string;
+}
+
+/** The outcome of one batch, apart from the run's totals. */
+export interface BatchTally {
+  keys: number;
+  copied: number;
+  skipped: number;
+  missing: number;
+  failed: number;
+  bytes: number;
+  /** Every key not copied or skipped, with the reason. */
+  problems: Problem[];
+  /** Keys not handled because the run was stopped. */
+  interrupted: number;
+}
+
+export function emptyTally(): BatchTally {
+  return { keys: 0, copied: 0, skipped: 0, missing: 0, failed: 0, bytes: 0, problems: [], interrupted: 0 };
+}
+
+/** Where else the source may hold a key (with/without `cache/`), or null. */
+export type AlternateOf = (item: CatalogKey) => string | null;
+
+function retryable(error: unknown): { retry: boolean; retryAfterSeconds?: number } {
+  if (!(error instanceof StoreError)) return { retry: false };
+  const retry = error.kind === 'retryable' || error.kind === 'throttled';
+  return error.retryAfterSeconds === undefined
+    ? { retry }
+    : { retry, retryAfterSeconds: error.retryAfterSeconds };
+}
+
+export class BatchCopier {
+  private readonly pool: AdaptivePool;
+  private readonly rate: RateLimiter;
+  private readonly copyContext: CopyContext;
+
+  constructor(
+    private readonly deps: CopierDeps,
+    private readonly settings: CopierSettings,
+  ) {
+    this.pool = new AdaptivePool({ concurrency: settings.concurrency, backlog: settings.concurrency * 4 });
+    this.rate = new RateLimiter(settings.maxRequestsPerSecond);
+    this.copyContext = {
+      source: deps.source,
+      dest: deps.dest,
+      stats: deps.stats,
+      signal: deps.abort,
+      log: deps.log,
+      retry: settings.retry,
+      serverSide: settings.serverSide,
+      cacheControl: settings.cacheControl,
+      dryRun: settings.dryRun,
+      rate: this.rate,
+      pacer: this.pool,
+    };
+    deps.stats.concurrency = settings.concurrency;
+  }
+
+  private lookupContext(): LookupContext {
+    const { stats, abort, log } = this.deps;
+    return {
+      signal: abort,
+      onRequest: (kind) => stats.request(kind),
+      retry: async (fn) => {
+        await this.rate.take(abort);
+        return withRetries(
+          this.settings.retry,
+          {
+            signal: abort,
+            classify: retryable,
+            onRetry: (error, attempt) => {
+              stats.retries++;
+              log.debug({ attempt, err: (error as Error).message }, 'retrying a lookup');
+            },
+          },
+          fn,
+        );
+      },
+    };
+  }
+
+  private async recordProblem(
+    tally: BatchTally,
+    item: CatalogKey,
+    status: 'missing' | 'failed',
+    reason: string,
+    alsoTried?: string,
+  ) {
+    const counters = this.deps.stats.table(item.table);
+    if (status === 'missing') {
+      counters.missing++;
+      tally.missing++;
+    } else {
+      counters.failed++;
+      tally.failed++;
+    }
+    tally.problems.push({ key: item.key, status, reason });
+    this.deps.log.debug({ key: item.key, status, reason }, 'not copied');
+    await this.deps.report?.add(item, status, reason, alsoTried);
+  }
+
+  /** Schedules the copy of one object; the returned promise ends with the copy. */
+  private async scheduleCopy(task: CopyTask, tally: BatchTally): Promise<{ done: Promise<void> }> {
+    const { stats } = this.deps;
+    return this.pool.submit(async () => {
+      stats.inFlight++;
+      try {
+        const outcome = await copyObject(this.copyContext, task);
+        const counters = stats.table(task.item.table);
+        if (outcome.status === 'copied') {
+          counters.copied++;
+          counters.bytes += outcome.bytes;
+          tally.copied++;
+          tally.bytes += outcome.bytes;
+          if (task.sourceKey !== task.item.key) stats.alternate++;
+        } else if (outcome.reason === 'interrupted') {
+          tally.interrupted++;
+        } else {
+          await this.recordProblem(tally, task.item, outcome.status, outcome.reason);
+        }
+      } finally {
+        stats.inFlight--;
+        stats.concurrency = this.pool.limit;
+      }
+    });
+  }
+
+  /** Looks for keys missing at the source at their alternate location (one HEAD each; rare). */
+  private async findAlternate(alternate: string | null): Promise<[string, ObjectInfo] | null> {
+    if (!alternate || unsafeKeyReason(alternate)) return null;
+    this.deps.stats.request('head');
+    const info = await this.lookupContext().retry(() => this.deps.source.head(alternate, this.deps.abort));
+    return info ? [alternate, info] : null;
+  }
+
+  /**
+   * Looks up and decides every key of the batch and schedules its copies (waiting while the
+   * pool's backlog is full). Resolves once all are scheduled, with the batch's tally (updated
+   * as its copies end) and a promise of the batch's end.
+   */
+  async submitBatch(
+    keys: readonly CatalogKey[],
+    alternateOf: AlternateOf,
+  ): Promise<{ tally: BatchTally; finished: Promise<BatchTally> }> {
+    const { stats, source, dest } = this.deps;
+    const tally = emptyTally();
+    tally.keys = keys.length;
+    const copies: Array<Promise<void>> = [];
+    const safe: CatalogKey[] = [];
+    for (const item of keys) {
+      const unsafe = unsafeKeyReason(item.key);
+      if (unsafe) await this.recordProblem(tally, item, 'failed', `unsafe key (${unsafe}); row skipped`);
+      else safe.push(item);
+    }
+    const names = safe.map((item) => item.key);
+    const ctx = this.lookupContext();
+    const [atSource, atDest] = await Promise.all([
+      lookupKeys(source, names, ctx),
+      this.settings.force ? new Map<string, ObjectInfo>() : lookupKeys(dest, names, ctx),
+    ]);
+
+    for (const [index, item] of safe.entries()) {
+      if (this.deps.stop.aborted) {
+        tally.interrupted += safe.length - index;
+        break;
+      }
+      let sourceKey = item.key;
+      let sourceInfo = atSource.get(item.key) ?? null;
+      if (!sourceInfo) {
+        const alternate = alternateOf(item);
+        const found = await this.findAlternate(alternate);
+        if (!found) {
+          await this.recordProblem(tally, item, 'missing', 'not found at the source', alternate ?? undefined);
+          continue;
+        }
+        [sourceKey, sourceInfo] = found;
+        this.deps.log.info(
+          { key: item.key, foundAt: sourceKey },
+          'found at its alternate location; copying it to the referenced key',
+        );
+      }
+      const decision = decide(sourceInfo, atDest.get(item.key) ?? null, this.settings);
+      if (decision.action === 'skip') {
+        stats.table(item.table).skipped++;
+        tally.skipped++;
+      } else {
+        copies.push((await this.scheduleCopy({ item, sourceKey, sourceInfo }, tally)).done);
+      }
+    }
+    return { tally, finished: Promise.all(copies).then(() => tally) };
+  }
+
+  /** Copies one batch and waits for all of its copies. */
+  async copyBatch(keys: readonly CatalogKey[], alternateOf: AlternateOf): Promise<BatchTally> {
+    return (await this.submitBatch(keys, alternateOf)).finished;
+  }
+
+  /** Waits for every scheduled copy to finish. */
+  async drain(): Promise<void> {
+    await this.pool.drain();
+  }
+}
