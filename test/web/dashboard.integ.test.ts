@@ -1,0 +1,232 @@
+/**
+ * The dashboard in real headless Chromium (Debian's, driven by playwright-core), against a
+ * real run: Redis, PostgreSQL, s3rver, `jobs` and a `worker` spawned as an admin would.
+ * The overview shows the run's counts while it runs and exactly the final ones after;
+ * basic auth refuses a wrong password; no secret appears in any page; a screenshot is saved
+ * to test-artifacts/dashboard.png.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { fakeInstance, referencedKeys } from '../../dev/fake-instance.ts';
+import { type Proxy as RecordingProxy, startProxy } from '../../dev/proxy.ts';
+import { type S3Server, startS3Server } from '../../dev/s3.ts';
+import { runCli } from '../helpers/cli.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/pg.ts';
+import { dropPrefix, REDIS_URL, testPrefix } from '../helpers/redis.ts';
+import {
+  describeRun,
+  putObjects,
+  type RunningCli,
+  removeTempInis,
+  s3Client,
+  s3Section,
+  seedDatabase,
+  sleep,
+  startCli,
+  tempIni,
+  uniqueBytes,
+} from '../helpers/sync-env.ts';
+
+const SOURCE_KEYS = { accessKeyId: 'DASH-SRC-ACCESS-1', secretAccessKey: 'dash-src-Secret-u7i8o9' };
+const DEST_KEYS = { accessKeyId: 'DASH-DST-ACCESS-2', secretAccessKey: 'dash-dst-Secret-p0a1s2' };
+const DASH_PASSWORD = 'dash-Board-Pass-x3c4v5';
+const SECRETS = [...Object.values(SOURCE_KEYS), ...Object.values(DEST_KEYS), DASH_PASSWORD];
+const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts');
+
+const rows = fakeInstance({ media: 300, seed: 5 });
+const keys = referencedKeys(rows);
+const MISSING = keys[7]!.key;
+
+let db: TestDatabase;
+let source: S3Server;
+let dest: S3Server;
+let sourceClient: S3Client;
+let slow: RecordingProxy;
+let browser: Browser;
+const prefix = testPrefix('dash');
+const running: RunningCli[] = [];
+
+function config(extra = ''): string {
+  return tempIni(
+    s3Section('source', { endpoint: source.endpoint, ...SOURCE_KEYS }, 'dash-source') +
+      s3Section('destination', { endpoint: slow.endpoint, ...DEST_KEYS }, 'dash-dest') +
+      db.iniSection() +
+      `[queue]\nredis = ${REDIS_URL}\nprefix = ${prefix}\nbatch_size = 40\nconcurrency = 4\nlock_seconds = 3\n\n${extra}`,
+  );
+}
+
+/** Starts `dashboard --port 0` and returns its URL, read from its log line. */
+async function startDashboard(ini: string): Promise<{ url: string; run: RunningCli }> {
+  const run = startCli(['dashboard', '--config', ini, '--port', '0'], 300_000);
+  running.push(run);
+  const deadline = Date.now() + 20_000;
+  let stderr = '';
+  run.child.stderr!.on('data', (d: Buffer | string) => {
+    stderr += d.toString();
+  });
+  while (Date.now() < deadline) {
+    const match = /dashboard on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stderr);
+    if (match) return { url: match[1]!, run };
+    if (run.child.exitCode !== null) throw new Error(`dashboard exited:\n${describeRun(await run.done)}`);
+    await sleep(50);
+  }
+  throw new Error(`dashboard did not start:\n${stderr}`);
+}
+
+async function cellText(page: Page, table: string, field: string): Promise<string> {
+  return (await page.locator(`tr[data-table="${table}"] td[data-field="${field}"]`).textContent()) ?? '';
+}
+
+const asNumber = (text: string) => Number(text.replace(/,/g, ''));
+
+before(async () => {
+  [db, source, dest] = await Promise.all([
+    createTestDatabase('4.6', 'msst_dash'),
+    startS3Server({ buckets: ['dash-source'], ...SOURCE_KEYS }),
+    startS3Server({ buckets: ['dash-dest'], ...DEST_KEYS }),
+  ]);
+  slow = await startProxy({ target: dest.endpoint, latencyMs: 25, record: false });
+  sourceClient = s3Client({ endpoint: source.endpoint, ...SOURCE_KEYS });
+  await Promise.all([
+    seedDatabase(db, rows),
+    putObjects(
+      sourceClient,
+      'dash-source',
+      keys
+        .filter((k) => k.key !== MISSING)
+        .map((k) => ({ key: k.key, body: uniqueBytes(k), contentType: k.contentType })),
+    ),
+  ]);
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+
+after(async () => {
+  for (const run of running) run.child.kill('SIGKILL');
+  await Promise.all(running.map((r) => r.done.catch(() => {})));
+  await browser?.close();
+  removeTempInis();
+  sourceClient?.destroy();
+  await slow?.stop();
+  await dropPrefix(REDIS_URL, prefix).catch(() => {});
+  await Promise.all([db?.drop(), source?.stop(), dest?.stop()]);
+});
+
+describe('dashboard', () => {
+  it('shows the counts of a run while it runs and after it ended', async () => {
+    const ini = config();
+    const { url } = await startDashboard(ini);
+    const page = await browser.newPage();
+    await page.goto(url);
+    await page
+      .locator('#state')
+      .filter({ hasText: /waiting|running|finished/ })
+      .waitFor();
+    assert.match((await page.locator('#tables').textContent()) ?? '', /Nothing queued yet/);
+
+    const queued = await runCli(['jobs', '--config', ini, '--log-level', 'warn', '--json']);
+    assert.equal(queued.code, 0, describeRun(queued));
+    const worker = startCli(['worker', '--config', ini, '--log-level', 'warn'], 240_000);
+    running.push(worker);
+
+    // During the run: some objects copied, not all.
+    let during = 0;
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const copied = asNumber(await cellText(page, 'media_attachments', 'copied').catch(() => '0'));
+      if (copied > 0) {
+        during = copied;
+        break;
+      }
+      await sleep(100);
+    }
+    assert.ok(during > 0, 'the page showed copies while the run was going');
+    assert.equal(await page.locator('#worker-count').textContent(), '1');
+
+    // After: the page shows exactly what `status --json` reports.
+    await page.locator('#state').filter({ hasText: 'finished' }).waitFor({ timeout: 120_000 });
+    await sleep(1500); // one more refresh
+    const status = JSON.parse((await runCli(['status', '--config', ini, '--json'])).stdout) as {
+      tables: Array<{
+        table: string;
+        copied: number;
+        skipped: number;
+        missing: number;
+        failed: number;
+        done: number;
+      }>;
+      totals: { copied: number; missing: number; done: number; keysExpected: number };
+    };
+    assert.equal(status.totals.done, keys.length);
+    assert.equal(status.totals.missing, 1);
+    assert.equal(status.totals.copied, keys.length - 1);
+    for (const t of status.tables) {
+      assert.equal(asNumber(await cellText(page, t.table, 'copied')), t.copied, `${t.table} copied`);
+      assert.equal(asNumber(await cellText(page, t.table, 'missing')), t.missing, `${t.table} missing`);
+      assert.equal(asNumber(await cellText(page, t.table, 'failed')), t.failed, `${t.table} failed`);
+    }
+    assert.equal(
+      await cellText(page, 'all tables', 'keys'),
+      `${keys.length.toLocaleString('en-US')} / ${keys.length.toLocaleString('en-US')}`,
+    );
+    assert.match(await cellText(page, 'all tables', 'percent'), /100\.0%/);
+    // The missing key is listed among the latest problems, with its reason.
+    const problems = (await page.locator('#problems').textContent()) ?? '';
+    assert.ok(problems.includes(MISSING), problems);
+    assert.match(problems, /not found at the source/);
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+
+    // Bull Board is mounted, read-only without credentials.
+    const board = await page.goto(`${url}queues`);
+    assert.equal(board?.status(), 200);
+    const html = `${await page.content()}${JSON.stringify(await (await fetch(`${url}api/overview`)).json())}`;
+    for (const secret of SECRETS) assert.ok(!html.includes(secret), 'no secret in the pages');
+    const retry = await fetch(`${url}queues/api/queues/media_attachments/retry/failed`, { method: 'PUT' });
+    assert.notEqual(retry.status, 200, 'no state-changing endpoint without auth');
+    await page.close();
+    worker.child.kill('SIGTERM');
+    assert.equal((await worker.done).code, 0);
+  });
+
+  it('basic auth: a wrong password is refused, the right one is let in', async () => {
+    const ini = config(`[dashboard]\nuser = admin\npassword = ${DASH_PASSWORD}\n`);
+    const { url } = await startDashboard(ini);
+    const wrong = await browser.newContext({ httpCredentials: { username: 'admin', password: 'not-it' } });
+    const refused = await (await wrong.newPage()).goto(url);
+    assert.equal(refused?.status(), 401);
+    await wrong.close();
+    for (const path of ['api/overview', 'queues', 'queues/api/queues']) {
+      assert.equal((await fetch(`${url}${path}`)).status, 401, `${path} without credentials`);
+    }
+    const right = await browser.newContext({
+      httpCredentials: { username: 'admin', password: DASH_PASSWORD },
+    });
+    const page = await right.newPage();
+    const ok = await page.goto(url);
+    assert.equal(ok?.status(), 200);
+    await page.locator('tr[data-table="media_attachments"]').waitFor();
+    assert.ok(!(await page.content()).includes(DASH_PASSWORD));
+    await right.close();
+  });
+
+  it('refuses to listen off loopback without basic auth (exit 2, names the key)', async () => {
+    const result = await runCli(['dashboard', '--config', config(), '--host', '0.0.0.0', '--port', '0']);
+    assert.equal(result.code, 2, describeRun(result));
+    assert.match(result.stderr, /\[dashboard\] password: .*requires basic auth/);
+  });
+});
