@@ -19,16 +19,12 @@
  * --memory-mb N, --no-rclone.
  */
 
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { type FakeRows, fakeInstance, insertStatements, prng, referencedKeys } from '../dev/fake-instance.ts';
 import { startProxyProcess } from '../dev/proxy.ts';
-import { rawClient, type S3Server, startS3Server } from '../dev/s3.ts';
-import type { CatalogKey } from '../src/mastodon/types.ts';
-import { createTestDatabase, type TestDatabase } from '../test/helpers/pg.ts';
+import { type S3Server, startS3Server } from '../dev/s3.ts';
+import { iniFor, mainDataset, memoryDataset, seedDatabase, seedObjects } from './lib/dataset.ts';
 import { type Timed, timed } from './lib/timed.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -48,104 +44,6 @@ const MEMORY_OBJECTS = flag('memory-objects', 64);
 const MEMORY_MB = flag('memory-mb', 100);
 const WITH_MEMORY = !has('no-memory');
 const WITH_RCLONE = !has('no-rclone');
-
-/** Sizes like a Mastodon bucket, deterministic per key. */
-function sizeOf(key: CatalogKey, random: () => number): number {
-  const between = (lo: number, hi: number) => Math.round(lo + random() * (hi - lo));
-  if (key.style !== 'original') return between(8 * 1024, 60 * 1024);
-  if (key.contentType === 'video/mp4')
-    return random() < 0.02 ? between(20 * MB, 40 * MB) : between(1 * MB, 10 * MB);
-  if (key.contentType === 'audio/mpeg') return between(1 * MB, 5 * MB);
-  return between(20 * 1024, 300 * 1024);
-}
-
-async function seedDatabase(rows: FakeRows, prefix: string): Promise<TestDatabase> {
-  const db = await createTestDatabase('4.6', prefix);
-  for (const statement of insertStatements(rows)) await db.client.query(statement.text, statement.values);
-  await db.client.query('ANALYZE');
-  return db;
-}
-
-async function seedObjects(
-  server: S3Server,
-  bucket: string,
-  keys: Array<{ key: string; size: number }>,
-): Promise<void> {
-  const client = rawClient(server);
-  const pool = randomBytes(48 * MB);
-  let next = 0;
-  const worker = async () => {
-    while (next < keys.length) {
-      const { key, size } = keys[next++]!;
-      let body: Buffer;
-      if (size <= pool.length) {
-        const offset = Math.floor(Math.random() * (pool.length - size));
-        body = pool.subarray(offset, offset + size);
-      } else {
-        body = Buffer.concat(Array.from({ length: Math.ceil(size / pool.length) }, () => pool)).subarray(
-          0,
-          size,
-        );
-      }
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: size }));
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
-  client.destroy();
-}
-
-function mainDataset(): { rows: FakeRows; keys: Array<{ key: string; size: number; contentType: string }> } {
-  // About 1.75 keys per media row (original + small, some thumbnails); other tables add ~15%.
-  const rows = fakeInstance({ media: Math.max(10, Math.round(OBJECTS / 2.0)), seed: 42 });
-  const random = prng(4242);
-  const keys = referencedKeys(rows).map((k) => ({
-    key: k.key,
-    size: sizeOf(k, random),
-    contentType: k.contentType,
-  }));
-  return { rows, keys };
-}
-
-function memoryDataset(): { rows: FakeRows; keys: Array<{ key: string; size: number }> } {
-  // Audio rows reference only their original: one 100 MB object per row.
-  const rows: FakeRows = {
-    media_attachments: Array.from({ length: MEMORY_OBJECTS }, (_, i) => ({
-      id: String(1000 + i),
-      type: 4,
-      file_file_name: `${String(i).padStart(16, '0')}.mp3`,
-      file_content_type: 'audio/mpeg',
-      file_file_size: MEMORY_MB * MB,
-      remote_url: '',
-    })),
-  };
-  return { rows, keys: referencedKeys(rows).map((k) => ({ key: k.key, size: MEMORY_MB * MB })) };
-}
-
-function iniFor(
-  db: TestDatabase,
-  source: string,
-  dest: string,
-  sourceBucket: string,
-  destBucket: string,
-  servers: [S3Server, S3Server],
-) {
-  return `[s3.source]
-access_key = ${servers[0].accessKeyId}
-secret_key = ${servers[0].secretAccessKey}
-endpoint_url = ${source}
-bucket = ${sourceBucket}
-
-[s3.destination]
-access_key = ${servers[1].accessKeyId}
-secret_key = ${servers[1].secretAccessKey}
-endpoint_url = ${dest}
-bucket = ${destBucket}
-
-${db.iniSection()}
-[sync]
-multipart_threshold = 15MB
-`;
-}
 
 function rcloneConfig(source: string, dest: string, servers: [S3Server, S3Server]): string {
   const remote = (name: string, endpoint: string, server: S3Server) => `[${name}]
@@ -224,7 +122,7 @@ async function main(): Promise<void> {
       () => servers[1].stop(),
     );
 
-    const { rows, keys } = mainDataset();
+    const { rows, keys } = mainDataset(OBJECTS);
     const totalBytes = keys.reduce((sum, k) => sum + k.size, 0);
     console.log(`seeding ${keys.length} objects, ${(totalBytes / MB).toFixed(0)} MB …`);
     const db = await seedDatabase(rows, 'msst_bench_sync');
@@ -333,7 +231,7 @@ async function main(): Promise<void> {
     if (WITH_RCLONE) await rclone('lat', 'rclone-lat', `re-run, +${LATENCY_MS} ms`, 0);
 
     if (WITH_MEMORY) {
-      const memory = memoryDataset();
+      const memory = memoryDataset(MEMORY_OBJECTS, MEMORY_MB);
       console.log(`memory case: ${MEMORY_OBJECTS} × ${MEMORY_MB} MB at concurrency 64 …`);
       const bigDb = await seedDatabase(memory.rows, 'msst_bench_big');
       cleanups.push(() => bigDb.drop());

@@ -1,0 +1,20 @@
+# mastodon-s3-sync: one image for every role (worker, dashboard, jobs, sync).
+# The config is mounted from ./private (as the original tool's compose file did).
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY tsconfig.json tsconfig.build.json ./
+COPY bin ./bin
+COPY src ./src
+COPY private/config.sample.ini ./private/config.sample.ini
+RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production \
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
+WORKDIR /app
+COPY --from=build /app /app
+# Runs as the unprivileged node user; ./private is mounted read-only at /app/private.
+USER node
+ENTRYPOINT ["node", "/app/bin/mastodon-s3-sync"]
+CMD ["--help"]

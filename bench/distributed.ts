@@ -1,0 +1,288 @@
+/**
+ * `npm run bench:distributed`: the same data as `npm run bench`, copied three ways through a
+ * proxy adding 20 ms per request (as real object stores answer): the in-process `sync`, then
+ * `jobs` + 1 worker, then `jobs` + 2 workers (separate processes, one Redis). Reports
+ * objects/s of each and Redis peak memory.
+ *
+ * Then Redis memory of a 200,000-row enqueue (`jobs media_attachments`): once without
+ * backpressure (max_waiting huge: every job sits in Redis), once with the default max_waiting
+ * while a consumer takes jobs as fast as they come — the bound `max_waiting` gives.
+ *
+ * Each Redis is a private redis-server on a loopback port, so its peak is this run's alone.
+ * Flags: --objects N (5000), --concurrency N (16), --latency MS (20), --rows N (200000),
+ * --no-enqueue.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { startProxyProcess } from '../dev/proxy.ts';
+import { type S3Server, startS3Server } from '../dev/s3.ts';
+import { createTestDatabase } from '../test/helpers/pg.ts';
+import { startPrivateRedis } from '../test/helpers/redis.ts';
+import { iniFor, mainDataset, seedDatabase, seedObjects } from './lib/dataset.ts';
+import { seedMediaAttachments } from './lib/seed.ts';
+import { timed } from './lib/timed.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const BIN = join(ROOT, 'bin', 'mastodon-s3-sync');
+const MB = 1024 * 1024;
+
+function flag(name: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? Number(process.argv[at + 1]) : fallback;
+}
+const OBJECTS = flag('objects', 5000);
+const CONCURRENCY = flag('concurrency', 16);
+const LATENCY_MS = flag('latency', 20);
+const ENQUEUE_ROWS = flag('rows', 200_000);
+const WITH_ENQUEUE = !process.argv.includes('--no-enqueue');
+const ENV = {
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  CONFIG_FILE: '',
+  CONFIG_FILE_NAME: '',
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function cli(args: string[]): Promise<string> {
+  const t = await timed(process.execPath, [BIN, ...args], ENV);
+  if (t.code !== 0) throw new Error(`${args[0]} failed (exit ${t.code}):\n${t.stderr.slice(-2000)}`);
+  return t.stdout;
+}
+
+async function redisMemory(url: string): Promise<{ usedMB: number; peakMB: number }> {
+  const redis = new Redis(url);
+  try {
+    const info = await redis.info('memory');
+    const value = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0) / MB;
+    return { usedMB: value('used_memory'), peakMB: value('used_memory_peak') };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+interface Row {
+  mode: string;
+  seconds: number;
+  objectsPerSecond: number;
+  mbPerSecond: number;
+  redisPeakMB: number | null;
+}
+
+/** `jobs` + N workers started together; returns when every queued key is counted. */
+async function distributedRun(ini: string, workers: number): Promise<{ seconds: number; bytes: number }> {
+  const started = Date.now();
+  const children = Array.from({ length: workers }, () =>
+    spawn(process.execPath, [BIN, 'worker', '--config', ini, '--log-level', 'warn'], {
+      env: { ...process.env, ...ENV },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    }),
+  );
+  try {
+    await cli(['jobs', '--config', ini, '--log-level', 'warn', '--json']);
+    for (;;) {
+      const status = JSON.parse(await cli(['status', '--config', ini, '--json'])) as {
+        totals: {
+          keysQueued: number;
+          done: number;
+          failed: number;
+          bytes: number;
+          jobs: { waiting: number; active: number; delayed: number };
+        };
+      };
+      const t = status.totals;
+      if (
+        t.keysQueued > 0 &&
+        t.done >= t.keysQueued &&
+        t.jobs.waiting + t.jobs.active + t.jobs.delayed === 0
+      ) {
+        if (t.failed > 0) throw new Error(`distributed run: ${t.failed} failed`);
+        return { seconds: (Date.now() - started) / 1000, bytes: t.bytes };
+      }
+      await sleep(200);
+    }
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    await Promise.all(
+      children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))),
+    );
+  }
+}
+
+async function copyComparison(work: string): Promise<Row[]> {
+  const rows: Row[] = [];
+  const servers: [S3Server, S3Server] = await Promise.all([
+    startS3Server({ buckets: ['source'], accessKeyId: 'BENCH-SRC', secretAccessKey: 'bench-source-secret' }),
+    startS3Server({
+      buckets: ['sync', 'workers-1', 'workers-2'],
+      accessKeyId: 'BENCH-DST',
+      secretAccessKey: 'bench-destination-secret',
+    }),
+  ]);
+  const proxies = await Promise.all(
+    servers.map((s) => startProxyProcess({ target: s.endpoint, latencyMs: LATENCY_MS })),
+  );
+  const { rows: dbRows, keys } = mainDataset(OBJECTS);
+  const db = await seedDatabase(dbRows, 'msst_bench_dist');
+  try {
+    const totalBytes = keys.reduce((n, k) => n + k.size, 0);
+    console.log(`seeding ${keys.length} objects, ${(totalBytes / MB).toFixed(0)} MB …`);
+    await seedObjects(servers[0], 'source', keys);
+    const ini = (bucket: string, redis = '') => {
+      const path = join(work, `${bucket}.ini`);
+      const base = iniFor(db, proxies[0]!.endpoint, proxies[1]!.endpoint, 'source', bucket, servers);
+      writeFileSync(
+        path,
+        `${base}\n[queue]\nconcurrency = ${CONCURRENCY}\n${redis ? `redis = ${redis}\nprefix = bench-${bucket}\n` : ''}`,
+      );
+      return path;
+    };
+    const started = Date.now();
+    await cli([
+      'sync',
+      '--config',
+      ini('sync'),
+      '--concurrency',
+      String(CONCURRENCY),
+      '--json',
+      '--no-progress',
+      '--log-level',
+      'warn',
+    ]);
+    const syncSeconds = (Date.now() - started) / 1000;
+    rows.push({
+      mode: 'sync (in process)',
+      seconds: syncSeconds,
+      objectsPerSecond: keys.length / syncSeconds,
+      mbPerSecond: totalBytes / MB / syncSeconds,
+      redisPeakMB: null,
+    });
+    console.log(`  sync: ${syncSeconds.toFixed(1)} s`);
+    for (const workers of [1, 2]) {
+      const redis = await startPrivateRedis();
+      try {
+        const run = await distributedRun(ini(`workers-${workers}`, redis.url), workers);
+        const memory = await redisMemory(redis.url);
+        rows.push({
+          mode: `jobs + ${workers} worker${workers > 1 ? 's' : ''}`,
+          seconds: run.seconds,
+          objectsPerSecond: keys.length / run.seconds,
+          mbPerSecond: totalBytes / MB / run.seconds,
+          redisPeakMB: memory.peakMB,
+        });
+        console.log(
+          `  jobs + ${workers} worker(s): ${run.seconds.toFixed(1)} s, Redis peak ${memory.peakMB.toFixed(1)} MB`,
+        );
+      } finally {
+        await redis.stop();
+      }
+    }
+  } finally {
+    await Promise.all(proxies.map((p) => p.stop()));
+    await db.drop();
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+  return rows;
+}
+
+interface EnqueueRow {
+  mode: string;
+  rows: number;
+  jobs: number;
+  seconds: number;
+  redisUsedMB: number;
+  redisPeakMB: number;
+  baselineMB: number;
+}
+
+async function enqueueMemory(work: string): Promise<EnqueueRow[]> {
+  const db = await createTestDatabase('4.6', 'msst_bench_enqueue');
+  const results: EnqueueRow[] = [];
+  try {
+    console.log(`seeding ${ENQUEUE_ROWS.toLocaleString('en-US')} media_attachments rows …`);
+    await seedMediaAttachments(db.client, 1, ENQUEUE_ROWS);
+    await db.client.query('ANALYZE');
+    for (const mode of ['no backpressure', 'max_waiting 50, consumer draining'] as const) {
+      const redis = await startPrivateRedis();
+      const prefix = 'bench-enqueue';
+      const consumerConnection = new Redis(redis.url, { maxRetriesPerRequest: null });
+      let consumer: Worker | null = null;
+      try {
+        const baseline = await redisMemory(redis.url);
+        const maxWaiting = mode === 'no backpressure' ? 1_000_000 : 50;
+        const path = join(work, 'enqueue.ini');
+        writeFileSync(
+          path,
+          `${db.iniSection()}\n[s3.destination]\nbucket = unused\nendpoint_url = http://127.0.0.1:9\naccess_key = x\nsecret_key = y\n\n[queue]\nredis = ${redis.url}\nprefix = ${prefix}\nmax_waiting = ${maxWaiting}\n`,
+        );
+        if (mode !== 'no backpressure') {
+          // Takes jobs as fast as they come (no copying): what Redis holds is the producer's backlog.
+          consumer = new Worker('media_attachments', async () => {}, {
+            connection: consumerConnection,
+            prefix,
+            concurrency: 50,
+          });
+        }
+        const started = Date.now();
+        const out = JSON.parse(
+          await cli(['jobs', 'media_attachments', '--config', path, '--json', '--log-level', 'warn']),
+        ) as {
+          tables: Array<{ jobs: number; rows: number }>;
+        };
+        const seconds = (Date.now() - started) / 1000;
+        const memory = await redisMemory(redis.url);
+        results.push({
+          mode,
+          rows: out.tables[0]!.rows,
+          jobs: out.tables[0]!.jobs,
+          seconds,
+          redisUsedMB: memory.usedMB,
+          redisPeakMB: memory.peakMB,
+          baselineMB: baseline.usedMB,
+        });
+        console.log(
+          `  ${mode}: ${seconds.toFixed(1)} s, Redis used ${memory.usedMB.toFixed(1)} MB, peak ${memory.peakMB.toFixed(1)} MB`,
+        );
+      } finally {
+        await consumer?.close();
+        consumerConnection.disconnect();
+        await redis.stop();
+      }
+    }
+  } finally {
+    await db.drop();
+  }
+  return results;
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'msst-bench-dist-'));
+  try {
+    const copies = await copyComparison(work);
+    const syncRate = copies[0]!.objectsPerSecond;
+    console.log(
+      `\nmode                objects/s   MB/s   vs sync   Redis peak MB   (+${LATENCY_MS} ms per request, concurrency ${CONCURRENCY} per process)`,
+    );
+    for (const r of copies) {
+      console.log(
+        `${r.mode.padEnd(20)}${r.objectsPerSecond.toFixed(1).padStart(9)}${r.mbPerSecond.toFixed(1).padStart(7)}${`${(r.objectsPerSecond / syncRate).toFixed(2)}×`.padStart(10)}${(r.redisPeakMB === null ? '-' : r.redisPeakMB.toFixed(1)).padStart(16)}`,
+      );
+    }
+    const enqueue = WITH_ENQUEUE ? await enqueueMemory(work) : [];
+    for (const e of enqueue) {
+      console.log(
+        `enqueue ${e.rows.toLocaleString('en-US')} rows (${e.jobs} jobs), ${e.mode}: ${e.seconds.toFixed(1)} s, Redis used ${(e.redisUsedMB - e.baselineMB).toFixed(1)} MB above an empty server at the end, peak ${e.redisPeakMB.toFixed(1)} MB`,
+      );
+    }
+    console.log(
+      JSON.stringify({ objects: OBJECTS, concurrency: CONCURRENCY, latencyMs: LATENCY_MS, copies, enqueue }),
+    );
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();
