@@ -7,7 +7,7 @@ import { setMaxListeners } from 'node:events';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { UserError } from '../errors.ts';
 import { runConfigCheck } from './config-check.ts';
-import { Cleanup, type GlobalOptions, loadContext } from './context.ts';
+import { Cleanup, type CommandContext, type GlobalOptions, loadContext } from './context.ts';
 import type { DashboardFlags } from './dashboard.ts';
 import { guardBrokenPipe, OutputClosed } from './output.ts';
 import { type PlanFormat, runPlan } from './plan.ts';
@@ -124,21 +124,17 @@ function buildProgram(running: Running): Command {
 
   const globals = () => program.opts<GlobalOptions>();
   // Loaded on demand: the copy engine (AWS SDK) costs memory that `plan` does not need.
-  const runSync = async (types: string[], options: SyncOptions) => {
+  /** Runs a long command body with two-stage Ctrl-C (see execute) and a fresh context. */
+  const interruptible = async (
+    body: (ctx: CommandContext, interrupts: Interrupts) => Promise<number>,
+  ): Promise<void> => {
     const interrupts = newInterrupts();
-    await execute(
-      running,
-      async () =>
-        (await import('./sync.ts')).runSyncCommand(
-          loadContext(globals()),
-          types,
-          options,
-          running.cleanup,
-          interrupts,
-        ),
-      interrupts,
-    );
+    await execute(running, () => body(loadContext(globals()), interrupts), interrupts);
   };
+  const runSync = (types: string[], options: SyncOptions) =>
+    interruptible(async (ctx, interrupts) =>
+      (await import('./sync.ts')).runSyncCommand(ctx, types, options, running.cleanup, interrupts),
+    );
 
   addReadOptions(
     program
@@ -219,18 +215,8 @@ function buildProgram(running: Running): Command {
         await runSync(types, options);
         return;
       }
-      const interrupts = newInterrupts();
-      await execute(
-        running,
-        async () =>
-          (await import('./queue.ts')).runJobsCommand(
-            loadContext(globals()),
-            types,
-            options,
-            running.cleanup,
-            interrupts,
-          ),
-        interrupts,
+      await interruptible(async (ctx, interrupts) =>
+        (await import('./queue.ts')).runJobsCommand(ctx, types, options, running.cleanup, interrupts),
       );
     });
 
@@ -248,18 +234,8 @@ function buildProgram(running: Running): Command {
     .option('--checksum', 'also compare MD5/ETag, not only size, to decide what to skip')
     .option('--force', 'copy even what the destination already holds')
     .action(async (types: string[], options: WorkerOptions) => {
-      const interrupts = newInterrupts();
-      await execute(
-        running,
-        async () =>
-          (await import('./queue.ts')).runWorkerCommand(
-            loadContext(globals()),
-            types,
-            options,
-            running.cleanup,
-            interrupts,
-          ),
-        interrupts,
+      await interruptible(async (ctx, interrupts) =>
+        (await import('./queue.ts')).runWorkerCommand(ctx, types, options, running.cleanup, interrupts),
       );
     });
 
@@ -271,17 +247,8 @@ function buildProgram(running: Running): Command {
     .option('--host <host>', 'address to listen on (default: [dashboard] host, 127.0.0.1)')
     .option('--port <port>', 'port (default: [dashboard] port, 5555)', wholeNumber(0))
     .action(async (options: DashboardFlags) => {
-      const interrupts = newInterrupts();
-      await execute(
-        running,
-        async () =>
-          (await import('./dashboard.ts')).runDashboardCommand(
-            loadContext(globals()),
-            options,
-            running.cleanup,
-            interrupts,
-          ),
-        interrupts,
+      await interruptible(async (ctx, interrupts) =>
+        (await import('./dashboard.ts')).runDashboardCommand(ctx, options, running.cleanup, interrupts),
       );
     });
 
