@@ -20,6 +20,10 @@ import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startProxyProcess } from '../dev/proxy.ts';
 import { type S3Server, startS3Server } from '../dev/s3.ts';
+import { OverviewReader } from '../src/queue/overview.ts';
+import { SharedProgress } from '../src/queue/progress.ts';
+import { closeQueues, openQueues } from '../src/queue/queues.ts';
+import type { QueueSettings } from '../src/queue/settings.ts';
 import { createTestDatabase } from '../test/helpers/pg.ts';
 import { startPrivateRedis } from '../test/helpers/redis.ts';
 import { iniFor, mainDataset, seedDatabase, seedObjects } from './lib/dataset.ts';
@@ -72,28 +76,40 @@ interface Row {
   redisPeakMB: number | null;
 }
 
+/** Reads the run's progress straight from Redis (spawning `status` each time would steal the CPU it measures). */
+async function watchProgress(redisUrl: string, prefix: string) {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const settings = { prefix } as QueueSettings;
+  const queues = openQueues(redis, settings);
+  const reader = new OverviewReader(new SharedProgress(redis, prefix), queues);
+  return {
+    read: () => reader.read(),
+    close: async () => {
+      await closeQueues(queues.values());
+      redis.disconnect();
+    },
+  };
+}
+
 /** `jobs` + N workers started together; returns when every queued key is counted. */
-async function distributedRun(ini: string, workers: number): Promise<{ seconds: number; bytes: number }> {
+async function distributedRun(
+  ini: string,
+  redisUrl: string,
+  prefix: string,
+  workers: number,
+): Promise<{ seconds: number; bytes: number }> {
   const started = Date.now();
   const children = Array.from({ length: workers }, () =>
     spawn(process.execPath, [BIN, 'worker', '--config', ini, '--log-level', 'warn'], {
       env: { ...process.env, ...ENV },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', 'ignore', 'ignore'],
     }),
   );
+  const progress = await watchProgress(redisUrl, prefix);
   try {
     await cli(['jobs', '--config', ini, '--log-level', 'warn', '--json']);
     for (;;) {
-      const status = JSON.parse(await cli(['status', '--config', ini, '--json'])) as {
-        totals: {
-          keysQueued: number;
-          done: number;
-          failed: number;
-          bytes: number;
-          jobs: { waiting: number; active: number; delayed: number };
-        };
-      };
-      const t = status.totals;
+      const t = (await progress.read()).totals;
       if (
         t.keysQueued > 0 &&
         t.done >= t.keysQueued &&
@@ -102,9 +118,10 @@ async function distributedRun(ini: string, workers: number): Promise<{ seconds: 
         if (t.failed > 0) throw new Error(`distributed run: ${t.failed} failed`);
         return { seconds: (Date.now() - started) / 1000, bytes: t.bytes };
       }
-      await sleep(200);
+      await sleep(250);
     }
   } finally {
+    await progress.close();
     for (const child of children) child.kill('SIGTERM');
     await Promise.all(
       children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))),
@@ -164,7 +181,12 @@ async function copyComparison(work: string): Promise<Row[]> {
     for (const workers of [1, 2]) {
       const redis = await startPrivateRedis();
       try {
-        const run = await distributedRun(ini(`workers-${workers}`, redis.url), workers);
+        const run = await distributedRun(
+          ini(`workers-${workers}`, redis.url),
+          redis.url,
+          `bench-workers-${workers}`,
+          workers,
+        );
         const memory = await redisMemory(redis.url);
         rows.push({
           mode: `jobs + ${workers} worker${workers > 1 ? 's' : ''}`,

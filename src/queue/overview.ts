@@ -7,6 +7,7 @@ import { TABLE_NAMES } from '../mastodon/types.ts';
 import {
   COUNTER_FIELDS,
   type Counters,
+  emptyCounters,
   type ProblemEntry,
   type SharedProgress,
   type TableProgress,
@@ -82,6 +83,36 @@ export class OverviewReader {
     return { objects: 0, bytes: 0 };
   }
 
+  /**
+   * Live counts of uncommitted batches, by table. A batch counts once: a killed worker's last
+   * heartbeat lingers a few seconds while another worker redoes its batch (the larger count
+   * wins), and a batch already committed is not added again.
+   */
+  private async liveCounts(beats: readonly WorkerBeat[]): Promise<Map<string, Counters>> {
+    const byBatch = new Map<string, { table: string; jobId: string; counters: Counters }>();
+    const done = (c: Counters) => c.copied + c.skipped + c.missing + c.failed;
+    for (const batch of beats.flatMap((b) => b.partial ?? [])) {
+      const id = `${batch.table}/${batch.jobId}`;
+      const seen = byBatch.get(id);
+      if (!seen || done(batch.counters) > done(seen.counters)) byBatch.set(id, batch);
+    }
+    const totals = new Map<string, Counters>();
+    const tables = new Set([...byBatch.values()].map((b) => b.table));
+    for (const table of tables) {
+      const batches = [...byBatch.values()].filter((b) => b.table === table);
+      const committed = await this.progress.doneAmong(
+        table,
+        batches.map((b) => b.jobId),
+      );
+      const sum = emptyCounters();
+      batches.forEach((b, i) => {
+        if (!committed[i]) addCounters(sum, b.counters);
+      });
+      totals.set(table, sum);
+    }
+    return totals;
+  }
+
   private async jobCounts(table: string): Promise<{ jobs: JobCounts; paused: boolean }> {
     const queue = this.queues.get(table);
     if (!queue) return { jobs: { waiting: 0, active: 0, delayed: 0, failed: 0 }, paused: false };
@@ -101,6 +132,7 @@ export class OverviewReader {
   async read(): Promise<Overview> {
     const now = Date.now();
     const [beats, problems] = await Promise.all([this.progress.workers(), this.progress.problems(20)]);
+    const live = await this.liveCounts(beats);
     const tables: TableOverview[] = [];
     for (const table of TABLE_NAMES) {
       const [progress, { jobs, paused }] = await Promise.all([
@@ -108,10 +140,8 @@ export class OverviewReader {
         this.jobCounts(table),
       ]);
       if (progress.rowsTotal === 0 && progress.jobsQueued === 0 && jobs.failed === 0) continue;
-      for (const beat of beats) {
-        const partial = beat.partial[table];
-        if (partial) addCounters(progress, partial);
-      }
+      const partial = live.get(table);
+      if (partial) addCounters(progress, partial);
       const done = progress.copied + progress.skipped + progress.missing + progress.failed;
       const queueing = progress.rowsQueued < progress.rowsTotal && progress.rowsQueued > 0;
       const keysExpected = queueing

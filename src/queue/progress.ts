@@ -45,8 +45,14 @@ export interface WorkerBeat {
   concurrency: number;
   startedAt: number;
   activeJobs: number;
-  /** Live counts of batches in progress (not yet committed), by table. */
-  partial: Record<string, Counters>;
+  /** Live counts of the batches in progress (not yet committed). */
+  partial: PartialBatch[];
+}
+
+export interface PartialBatch {
+  table: string;
+  jobId: string;
+  counters: Counters;
 }
 
 export const PROBLEMS_KEPT = 100;
@@ -118,6 +124,13 @@ export class SharedProgress {
   /** Whether this batch's outcome was already counted (it need not be queued again). */
   async isDone(table: TableName, jobId: string): Promise<boolean> {
     return (await this.redis.sismember(this.keys.done(table), jobId)) === 1;
+  }
+
+  /** Which of these batch ids were counted. */
+  async doneAmong(table: string, jobIds: readonly string[]): Promise<boolean[]> {
+    if (jobIds.length === 0) return [];
+    const found = await this.redis.smismember(this.keys.done(table), ...jobIds);
+    return found.map((n) => n === 1);
   }
 
   async isQueued(table: TableName, jobId: string): Promise<boolean> {

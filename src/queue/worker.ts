@@ -17,7 +17,7 @@ import { TABLE_NAMES, type TableName } from '../mastodon/types.ts';
 import { type BatchCopier, type BatchTally, emptyTally } from '../run/copier.ts';
 import type { BatchJobData, BatchJobResult } from './job.ts';
 import { fromJobKey } from './job.ts';
-import { type Counters, emptyCounters, type ProblemEntry, type SharedProgress } from './progress.ts';
+import type { Counters, ProblemEntry, SharedProgress } from './progress.ts';
 import type { QueueSettings } from './settings.ts';
 
 /** Batches one worker holds per table at once: while one batch's last copies finish, the next one's lookups run. */
@@ -81,13 +81,11 @@ export class QueueWorker {
   }
 
   private async beat(): Promise<void> {
-    const partial: Record<string, Counters> = {};
-    for (const { table, tally } of this.active.values()) {
-      partial[table] ??= emptyCounters();
-      const sum = partial[table];
-      for (const [field, value] of Object.entries(countersOf(tally)) as Array<[keyof Counters, number]>)
-        sum[field] += value;
-    }
+    const partial = [...this.active].map(([jobId, { table, tally }]) => ({
+      table,
+      jobId,
+      counters: countersOf(tally),
+    }));
     await this.deps.progress.beat(
       {
         id: this.id,
@@ -103,21 +101,28 @@ export class QueueWorker {
   }
 
   private async process(job: Job<BatchJobData, BatchJobResult>): Promise<BatchJobResult> {
-    const { copier, progress, log } = this.deps;
+    const { copier } = this.deps;
     const data = job.data;
     const jobId = job.id!;
     const alternates = new Map(data.keys.flatMap((k) => (k.alt ? [[k.key, k.alt] as const] : [])));
     const items = data.keys.map((k) => fromJobKey(data.table, k));
     const live: ActiveBatch = { table: data.table, tally: emptyTally() };
     this.active.set(jobId, live);
-    let tally: BatchTally;
     try {
       const submitted = await copier.submitBatch(items, (item) => alternates.get(item.key) ?? null);
       live.tally = submitted.tally; // updated as copies end: the heartbeat shows it
-      tally = await submitted.finished;
+      return await this.finish(job, await submitted.finished);
     } finally {
+      // Only now: until the batch is committed, the heartbeat carries its counts (the
+      // overview drops them once the batch id is in the done set).
       this.active.delete(jobId);
     }
+  }
+
+  /** Counts a finished batch once, or fails it so BullMQ retries it (or ends it failed). */
+  private async finish(job: Job<BatchJobData, BatchJobResult>, tally: BatchTally): Promise<BatchJobResult> {
+    const { progress, log } = this.deps;
+    const data = job.data;
     if (tally.interrupted > 0) throw new Error(`interrupted with ${tally.interrupted} keys not done`);
 
     // Objects an earlier attempt copied are skipped now: count them as copied, once.
@@ -139,7 +144,7 @@ export class QueueWorker {
     }
     const now = Date.now();
     const problems: ProblemEntry[] = tally.problems.map((p) => ({ at: now, table: data.table, ...p }));
-    await progress.commit(data.table, jobId, data.rows, counters, problems);
+    await progress.commit(data.table, job.id!, data.rows, counters, problems);
     this.batchesDone++;
     if (failures.length > 0) {
       await job.updateData({
@@ -150,7 +155,7 @@ export class QueueWorker {
         `${failures.length} of ${tally.keys} keys failed after ${job.attemptsMade + 1} attempts (first: ${failures[0]!.key}: ${failures[0]!.reason})`,
       );
     }
-    log.debug({ table: data.table, job: jobId, ...counters }, 'batch done');
+    log.debug({ table: data.table, job: job.id, ...counters }, 'batch done');
     return counters;
   }
 

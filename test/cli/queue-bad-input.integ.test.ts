@@ -31,7 +31,7 @@ function expectClean(result: { stdout: string; stderr: string }) {
 }
 
 describe('distributed mode: bad input', () => {
-  it('Redis unreachable: exit 1 within 10 s, naming the address tried (no password)', async () => {
+  it('Redis unreachable: exit 1 quickly (not a hang), naming the address tried (no password)', async () => {
     const ini = tempIni(
       `${db.iniSection()}\n[celery]\nbroker = redis://:${REDIS_PASSWORD}@127.0.0.1:${closedPort}/0\n`,
     );
@@ -47,7 +47,9 @@ describe('distributed mode: bad input', () => {
           result.stderr,
           new RegExp(`Redis at redis://127\\.0\\.0\\.1:${closedPort}/0 unreachable: ECONNREFUSED`),
         );
-        assert.ok(result.ms < 10_000, `${command[0]} took ${result.ms} ms`);
+        // The connect itself gives up at once (refused) or after 5 s (no answer); the bound is
+        // loose because a loaded CI machine starts node slowly: it tells a hang from a failure.
+        assert.ok(result.ms < 30_000, `${command[0]} took ${result.ms} ms`);
       }
       expectClean(result);
     }
