@@ -38,7 +38,7 @@ function serverSideAllowed(
   return mode === 'always' || source.accountId === dest.accountId;
 }
 
-async function checkStore(store: ObjectStore, role: string, write: boolean): Promise<void> {
+export async function checkStore(store: ObjectStore, role: string, write: boolean): Promise<void> {
   try {
     await store.check({ write });
   } catch (error) {

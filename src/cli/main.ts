@@ -9,10 +9,12 @@ import { UserError } from '../errors.ts';
 import { runConfigCheck } from './config-check.ts';
 import { Cleanup, type CommandContext, type GlobalOptions, loadContext } from './context.ts';
 import type { DashboardFlags } from './dashboard.ts';
+import type { OrphansOptions } from './orphans.ts';
 import { guardBrokenPipe, OutputClosed } from './output.ts';
 import { type PlanFormat, runPlan } from './plan.ts';
 import type { JobsOptions, WorkerOptions } from './queue.ts';
 import type { Interrupts, SyncOptions } from './sync.ts';
+import type { VerifyOptions } from './verify.ts';
 
 const PROGRAM = 'mastodon-s3-sync';
 
@@ -104,7 +106,17 @@ function addSyncOptions(command: Command): Command {
     .option('--checksum', 'also compare MD5/ETag, not only size, to decide what to skip')
     .option('--report <file>', 'write one NDJSON line per key not copied (missing, failed), with the reason')
     .option('--json', 'print the final summary as one JSON object on stdout')
-    .option('--no-progress', 'no live progress on the terminal (log lines instead)');
+    .option('--no-progress', 'no live progress on the terminal (log lines instead)')
+    .option(
+      '--since <time>',
+      'delta sync: only records changed since TIME (ISO time, a duration such as 6h or 2d, or "last": the start of the last completed sync)',
+    )
+    .option('--local-only', 'only local uploads (irreplaceable); default: local first, then remote cache')
+    .option('--remote-only', 'only remote cache (Mastodon can re-fetch it with tootctl media refresh)')
+    .option(
+      '--skip-remote-cache',
+      'skip remote media and preview cards (disposable cache); keep remote avatars, headers, emojis',
+    );
 }
 
 function buildProgram(running: Running): Command {
@@ -249,6 +261,77 @@ function buildProgram(running: Running): Command {
     .action(async (options: DashboardFlags) => {
       await interruptible(async (ctx, interrupts) =>
         (await import('./dashboard.ts')).runDashboardCommand(ctx, options, running.cleanup, interrupts),
+      );
+    });
+
+  addReadOptions(
+    program
+      .command('verify')
+      .description(
+        'Check that the destination holds every key the database references: size (and MD5), a real Content-Type, and with --public-url what the public gets. Exit 1 when anything is wrong.',
+      )
+      .argument('[type...]', 'tables to check (default: all present)'),
+  )
+    .option('--checksum', 'also compare MD5 (single-part ETags)')
+    .option(
+      '--public-url <base>',
+      'fetch each key anonymously from BASE (the new S3_ALIAS_HOST or CDN): 200, Content-Type, Cache-Control; private objects must be refused',
+    )
+    .option(
+      '--sample <n>',
+      'per-object checks (Content-Type, public access) on a random sample of N keys only',
+      wholeNumber(1),
+    )
+    .option('--concurrency <n>', 'requests at once (default as sync)', wholeNumber(1))
+    .option('--report <file>', 'one NDJSON line per problem')
+    .option('--json', 'the summary as one JSON object on stdout')
+    .option('--local-only', 'only local uploads')
+    .option('--remote-only', 'only remote cache')
+    .option('--skip-remote-cache', 'skip remote media and preview cards')
+    .action(async (types: string[], options: VerifyOptions) => {
+      await interruptible(async (ctx, interrupts) =>
+        (await import('./verify.ts')).runVerifyCommand(ctx, types, options, running.cleanup, interrupts),
+      );
+    });
+
+  program
+    .command('orphans')
+    .description(
+      'List objects under Mastodon’s prefixes in [s3.source] that no database row references (read-only: never deletes).',
+    )
+    .argument('[type...]', 'tables whose prefixes to list (default: all present)')
+    .addOption(
+      new Option(
+        '--format <format>',
+        'summary: counts and bytes per prefix; keys: one orphan per line; ndjson',
+      )
+        .choices(['summary', 'keys', 'ndjson'])
+        .default('summary'),
+    )
+    .option('--json', 'with --format summary: one JSON object')
+    .action(async (types: string[], options: OrphansOptions) => {
+      await interruptible(async (ctx, interrupts) => {
+        guardBrokenPipe(process.stdout, () => process.exit(0));
+        return (await import('./orphans.ts')).runOrphansCommand(
+          ctx,
+          types,
+          options,
+          process.stdout,
+          running.cleanup,
+          interrupts.abort.signal,
+        );
+      });
+    });
+
+  program
+    .command('runbook')
+    .description(
+      'Print the migration steps for the configured stores: .env changes, CSP, delta sync, verify, nginx.',
+    )
+    .option('--alias-host <host>', "the new media host (Mastodon's S3_ALIAS_HOST), e.g. files.example.com")
+    .action(async (options: { aliasHost?: string }) => {
+      await execute(running, async () =>
+        (await import('./runbook.ts')).runRunbookCommand(loadContext(globals()), options),
       );
     });
 

@@ -37,6 +37,10 @@ export async function openDatabase(
   ctx.log.debug({ target: db.target, schemaVersion: await db.schemaVersion(), tables }, 'reading');
 
   const read: ReadOptions = { batchSize: flags.batchSize ?? config.batchSize };
+  // Media of suspended accounts are private at Mastodon: the reader tells the catalog.
+  const accounts = columns.get('accounts');
+  if (accounts?.has('suspended_at')) read.suspendedColumn = 'suspended_at';
+  else if (accounts?.has('suspended')) read.suspendedColumn = 'suspended';
   if (flags.limit !== undefined) read.limit = flags.limit;
   if (flags.offset !== undefined) read.offset = flags.offset;
   if (flags.sinceId !== undefined) read.sinceId = flags.sinceId;

@@ -5,11 +5,12 @@
  */
 import type { Writable } from 'node:stream';
 import { databaseConfig } from '../config/database.ts';
-import { getField } from '../config/load.ts';
-import { DESTINATION, SOURCE } from '../config/schema.ts';
+import { getField, getSection } from '../config/load.ts';
+import { DESTINATION, SOURCE, SYNC } from '../config/schema.ts';
 import type { CatalogKey, CatalogOptions, TableName } from '../mastodon/types.ts';
 import { enumerateKeys } from '../run/enumerate.ts';
 import { parseTypes } from '../run/tables.ts';
+import { attachmentPrefix } from '../transfer/lookup.ts';
 import type { Cleanup, CommandContext } from './context.ts';
 import { openDatabase } from './open-database.ts';
 import { bytes, count, textTable, writeChunk } from './output.ts';
@@ -31,6 +32,85 @@ interface TableSummary {
   knownBytes: number;
   localKeys: number;
   remoteKeys: number;
+}
+
+/** Pre-flight numbers of one table's local or remote keys: what a first sync would do. */
+interface Preflight {
+  objects: number;
+  knownBytes: number;
+  get: number;
+  put: number;
+  list: number;
+}
+
+/** Multipart settings a sync would use (Mastodon's defaults unless [sync] says otherwise). */
+interface UploadShape {
+  multipartThreshold: number;
+  partSize: number;
+}
+
+/** Requests to upload one object: one PUT, or create + parts + complete above the threshold. */
+function putRequests(size: number | null, shape: UploadShape): number {
+  if (size === null || size <= shape.multipartThreshold) return 1;
+  return 2 + Math.ceil(size / shape.partSize);
+}
+
+/**
+ * Adds a batch to the pre-flight: one GET and the PUTs per object, and the LIST pages sync makes
+ * (source and destination, one page per 1,000 keys of each attachment prefix in a batch).
+ */
+function addToPreflight(
+  preflight: Map<string, Preflight>,
+  table: string,
+  keys: readonly CatalogKey[],
+  shape: UploadShape,
+): void {
+  const perPrefix = new Map<string, number>();
+  for (const key of keys) {
+    const scope = key.remote ? 'remote' : 'local';
+    const id = `${table}\t${scope}`;
+    const p = preflight.get(id) ?? { objects: 0, knownBytes: 0, get: 0, put: 0, list: 0 };
+    preflight.set(id, p);
+    p.objects++;
+    p.knownBytes += key.size ?? 0;
+    p.get++;
+    p.put += putRequests(key.size, shape);
+    const prefix = `${id}\t${attachmentPrefix(key.key)}`;
+    perPrefix.set(prefix, (perPrefix.get(prefix) ?? 0) + 1);
+  }
+  for (const [prefix, n] of perPrefix) {
+    const id = prefix.split('\t').slice(0, 2).join('\t');
+    preflight.get(id)!.list += 2 * Math.ceil(n / 1000);
+  }
+}
+
+function renderPreflight(preflight: ReadonlyMap<string, Preflight>): string {
+  const total: Preflight = { objects: 0, knownBytes: 0, get: 0, put: 0, list: 0 };
+  const rows = [...preflight].map(([id, p]) => {
+    for (const field of Object.keys(total) as Array<keyof Preflight>) total[field] += p[field];
+    const [table, scope] = id.split('\t');
+    return [table!, scope!, count(p.objects), bytes(p.knownBytes), count(p.get), count(p.put), count(p.list)];
+  });
+  rows.push([
+    'total',
+    '',
+    count(total.objects),
+    bytes(total.knownBytes),
+    count(total.get),
+    count(total.put),
+    count(total.list),
+  ]);
+  return (
+    '\npre-flight: a first sync into an empty destination\n' +
+    textTable(['table', 'scope', 'objects', 'known bytes', 'GET', 'PUT', 'LIST'], rows) +
+    'known bytes: originals only (the database does not record the size of generated styles);\n' +
+    'a re-run makes only the LIST requests (about one per 1,000 objects); server-side copy replaces GET + PUT by one COPY.\n'
+  );
+}
+
+function uploadShape(ctx: CommandContext): UploadShape {
+  const sync = getSection(ctx.file, SYNC, false);
+  return { multipartThreshold: sync.multipart_threshold, partSize: sync.part_size };
 }
 
 /** The key prefix and ACL Mastodon uses: [s3.source] key_prefix (S3 only), [s3.destination] acl. */
@@ -101,15 +181,20 @@ export async function runPlan(
   );
 
   const summaries = new Map<TableName, TableSummary>();
+  const preflight = new Map<string, Preflight>();
+  const shape = uploadShape(ctx);
   for (const table of tables) {
     const summary: TableSummary = { rows: 0, keys: 0, knownBytes: 0, localKeys: 0, remoteKeys: 0 };
     summaries.set(table, summary);
     for await (const batch of enumerateKeys(db, table, columns.get(table)!, read, catalog)) {
       addToSummary(summary, batch.keys, batch.rows);
+      if (options.format === 'summary') addToPreflight(preflight, table, batch.keys, shape);
       if (options.format !== 'summary') await writeChunk(out, formatKeys(batch.keys, options.format));
     }
     ctx.log.debug({ table, rows: summary.rows, keys: summary.keys }, 'listed');
   }
-  if (options.format === 'summary') await writeChunk(out, renderSummary(summaries));
+  if (options.format === 'summary') {
+    await writeChunk(out, renderSummary(summaries) + renderPreflight(preflight));
+  }
   return 0;
 }

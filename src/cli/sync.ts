@@ -3,6 +3,10 @@
  * source store to the destination store, in this process.
  */
 import { databaseConfig } from '../config/database.ts';
+import { ConfigError } from '../errors.ts';
+import type { TableName } from '../mastodon/types.ts';
+import { type ScopeFlags, scopePasses, scopeProblem } from '../run/scope.ts';
+import { parseSince, readState, recordCompleted, statePath } from '../run/state.ts';
 import { runSync } from '../run/sync.ts';
 import { parseTypes } from '../run/tables.ts';
 import { ReportWriter } from '../transfer/report.ts';
@@ -13,7 +17,9 @@ import { openDatabase } from './open-database.ts';
 import { writeChunk } from './output.ts';
 import { Progress, renderSummary, summarize } from './progress.ts';
 
-export interface SyncOptions {
+export interface SyncOptions extends ScopeFlags {
+  /** Delta sync: an ISO time, a duration (6h) or "last". */
+  since?: string;
   limit?: number;
   offset?: number;
   sinceId?: string;
@@ -33,6 +39,27 @@ export interface Interrupts {
   abort: AbortController;
 }
 
+/** `--since` → the time each table's changes are read from (`last`: its last completed run). */
+function resolveSince(
+  since: string | undefined,
+  tables: readonly TableName[],
+  state: string,
+): Map<TableName, Date> | undefined {
+  if (since === undefined) return undefined;
+  if (since !== 'last') {
+    const at = parseSince(since);
+    return new Map(tables.map((t) => [t, at]));
+  }
+  const recorded = readState(state).lastCompleted;
+  const never = tables.filter((t) => !recorded[t]);
+  if (never.length > 0) {
+    throw new ConfigError(
+      `--since last: no completed sync of ${never.join(', ')} recorded in ${state}; run a full sync first (or give a time)`,
+    );
+  }
+  return new Map(tables.map((t) => [t, new Date(recorded[t]!)]));
+}
+
 export async function runSyncCommand(
   ctx: CommandContext,
   types: readonly string[],
@@ -41,11 +68,18 @@ export async function runSyncCommand(
   interrupts: Interrupts,
 ): Promise<number> {
   parseTypes(types); // usage errors before connecting anywhere
+  const scope = scopeProblem(options);
+  if (scope) throw new ConfigError(scope);
+  const since = options.since;
+  if (since !== undefined && since !== 'last') parseSince(since);
+  const state = statePath(ctx.file.path);
+  const startedAt = new Date();
   const dbConfig = databaseConfig(ctx.file);
   const { source, dest, destConfig, settings } = await openCopySetup(ctx, options, cleanup);
 
   const { db, columns, tables, read } = await openDatabase(ctx, dbConfig, types, options, cleanup);
 
+  const changedSince = resolveSince(since, tables, state);
   const report = options.report ? new ReportWriter(options.report, ctx.redact) : null;
   if (report) cleanup.add(() => report.close());
   const stats = new Stats();
@@ -57,6 +91,9 @@ export async function runSyncCommand(
       concurrency: settings.concurrency,
       serverSide: settings.serverSide,
       dryRun: settings.dryRun,
+      ...(changedSince
+        ? { since: Object.fromEntries([...changedSince].map(([t, d]) => [t, d.toISOString()])) }
+        : {}),
     },
     'sync starting',
   );
@@ -75,7 +112,15 @@ export async function runSyncCommand(
         abort: interrupts.abort.signal,
         stop: interrupts.stop.signal,
       },
-      { ...settings, tables, columns, read, catalog: { keyPrefix: '', acl: destConfig.acl } },
+      {
+        ...settings,
+        tables,
+        columns,
+        read,
+        catalog: { keyPrefix: '', acl: destConfig.acl },
+        passes: scopePasses(options),
+        ...(changedSince ? { changedSince } : {}),
+      },
     );
   } finally {
     progress.stop();
@@ -86,5 +131,15 @@ export async function runSyncCommand(
   if (options.json) await writeChunk(process.stdout, `${JSON.stringify(summary)}\n`);
   else await writeChunk(process.stdout, renderSummary(summary));
   if (interrupts.stop.signal.aborted) return 130;
-  return summary.failed > 0 ? 1 : 0;
+  if (summary.failed > 0) return 1;
+  // Whole tables read, nothing failed: `--since last` starts from this run's start next time.
+  const whole =
+    options.limit === undefined &&
+    options.offset === undefined &&
+    options.sinceId === undefined &&
+    !options.localOnly &&
+    !options.remoteOnly &&
+    !options.skipRemoteCache;
+  if (whole && !settings.dryRun) recordCompleted(state, tables, startedAt);
+  return 0;
 }

@@ -6,7 +6,7 @@
 import { TABLES, wantedColumns } from '../mastodon/attachments.ts';
 import type { Row, TableName } from '../mastodon/types.ts';
 import type { MastodonDatabase } from './database.ts';
-import { countQuery, ESTIMATE_ROWS, keysetQuery, offsetQuery } from './queries/keyset.ts';
+import { countQuery, ESTIMATE_ROWS, type KeysetExtras, keysetQuery, offsetQuery } from './queries/keyset.ts';
 
 export interface ReadOptions {
   /** Start after this id (exclusive). Ids ≤ 0 (the instance actor) are always skipped. */
@@ -16,6 +16,43 @@ export interface ReadOptions {
   /** Read at most this many rows (the original tool's --limit). */
   limit?: number;
   batchSize: number;
+  /** Delta sync: only rows changed at or after this time (see `changedSinceExtras`). */
+  changedSince?: Date;
+  /** The accounts column that says an account is suspended, when the database has one. */
+  suspendedColumn?: 'suspended_at' | 'suspended';
+}
+
+/** Tables whose ids are snowflakes (time << 16) since the Mastodon version noted. */
+const SNOWFLAKE_TABLES: ReadonlySet<TableName> = new Set(['media_attachments', 'accounts']);
+
+/** The lowest snowflake id Mastodon could have given a row created at `at`. */
+export function snowflakeLowerBound(at: Date): string {
+  return (BigInt(Math.max(0, at.getTime())) << 16n).toString();
+}
+
+/** Mastodon stores `*_updated_at` in UTC without a zone: the same for the query parameter. */
+function utcTimestamp(at: Date): string {
+  return at.toISOString().replace('T', ' ').replace('Z', '');
+}
+
+function keysetExtras(table: TableName, existing: ReadonlySet<string>, options: ReadOptions): KeysetExtras {
+  const extras: KeysetExtras = {};
+  if (options.suspendedColumn && existing.has('account_id')) extras.suspendedColumn = options.suspendedColumn;
+  if (options.changedSince) {
+    extras.changedSince = {
+      updatedAtColumns: TABLES[table].attachments
+        .map((a) => `${a.name}_updated_at`)
+        .filter((c) => existing.has(c)),
+      snowflake: SNOWFLAKE_TABLES.has(table),
+    };
+  }
+  return extras;
+}
+
+function deltaParameters(table: TableName, options: ReadOptions): unknown[] {
+  if (!options.changedSince) return [];
+  const at = utcTimestamp(options.changedSince);
+  return SNOWFLAKE_TABLES.has(table) ? [at, snowflakeLowerBound(options.changedSince)] : [at];
 }
 
 /** The columns to select for a table, given the columns that exist. */
@@ -57,12 +94,18 @@ export async function* readTable(
   existing: ReadonlySet<string>,
   options: ReadOptions,
 ): AsyncGenerator<Row[]> {
-  const sql = keysetQuery(db.config.schema, table, selectableColumns(table, existing));
+  const sql = keysetQuery(
+    db.config.schema,
+    table,
+    selectableColumns(table, existing),
+    keysetExtras(table, existing, options),
+  );
+  const delta = deltaParameters(table, options);
   let last = await skipRows(db, table, lowerBound(options.sinceId), options.offset ?? 0);
   let remaining = options.limit ?? Number.POSITIVE_INFINITY;
   while (last !== null && remaining > 0) {
     const size = Math.min(options.batchSize, remaining);
-    const rows = await db.query<Row>(sql, [last, size]);
+    const rows = await db.query<Row>(sql, [last, size, ...delta]);
     if (rows.length === 0) return;
     remaining -= rows.length;
     last = String(rows[rows.length - 1]!['id']);
@@ -75,10 +118,13 @@ export async function* readTable(
 export async function countRows(
   db: MastodonDatabase,
   table: TableName,
-  options: Pick<ReadOptions, 'sinceId' | 'offset' | 'limit'>,
+  options: Omit<ReadOptions, 'batchSize'>,
+  existing: ReadonlySet<string> = new Set(),
 ): Promise<number> {
-  const rows = await db.query<{ n: string }>(countQuery(db.config.schema, table), [
+  const extras = keysetExtras(table, existing, { ...options, batchSize: 1 });
+  const rows = await db.query<{ n: string }>(countQuery(db.config.schema, table, extras.changedSince), [
     lowerBound(options.sinceId),
+    ...deltaParameters(table, { ...options, batchSize: 1 }),
   ]);
   const total = Math.max(0, Number(rows[0]?.n ?? 0) - (options.offset ?? 0));
   return Math.min(total, options.limit ?? Number.POSITIVE_INFINITY);
@@ -87,16 +133,18 @@ export async function countRows(
 /**
  * About how many rows a read will yield, for progress: the planner's estimate on large tables
  * (count(*) on tens of millions of rows takes too long to wait for), an exact count on small
- * or never-analysed ones.
+ * or never-analysed ones, and for bounded reads (--since-id, delta sync).
  */
 export async function estimateRows(
   db: MastodonDatabase,
   table: TableName,
-  options: Pick<ReadOptions, 'sinceId' | 'offset' | 'limit'>,
+  options: Omit<ReadOptions, 'batchSize'>,
+  existing: ReadonlySet<string> = new Set(),
 ): Promise<number> {
   const rows = await db.query<{ n: string }>(ESTIMATE_ROWS, [db.config.schema, table]);
   const estimate = Number(rows[0]?.n ?? -1);
-  if (estimate < 100_000 || options.sinceId !== undefined) return countRows(db, table, options);
+  if (estimate < 100_000 || options.sinceId !== undefined || options.changedSince !== undefined)
+    return countRows(db, table, options, existing);
   const total = Math.max(0, estimate - (options.offset ?? 0));
   return Math.min(total, options.limit ?? Number.POSITIVE_INFINITY);
 }

@@ -47,9 +47,15 @@ function contentTypeOfOriginal(row: Row, attachment: AttachmentDef, fileName: st
   return contentTypeForExtension(splitExtension(fileName).ext) ?? UNKNOWN_CONTENT_TYPE;
 }
 
-function aclFor(def: TableDef, options: CatalogOptions): string | null {
+/**
+ * The ACL Mastodon gives a row's objects (§6): none when S3_PERMISSION is empty; private for
+ * backups, and for the media of a suspended account (Mastodon privatizes them on suspension:
+ * the reader adds `account_suspended` to media rows); else the configured one.
+ */
+function aclFor(def: TableDef, row: Row, options: CatalogOptions): string | null {
   if (options.acl === null) return null; // S3_PERMISSION='' sends no ACL, backups included
-  return def.alwaysPrivate ? 'private' : options.acl;
+  if (def.alwaysPrivate || row['account_suspended'] === true) return 'private';
+  return options.acl;
 }
 
 /** Keys of one attachment of a row: `original` plus the row's styles. */
@@ -67,7 +73,7 @@ function keysForAttachment(
   const prefix = usesCachePrefix(row, attachment) ? 'cache/' : '';
   const base = `${prefix}${def.table}/${attachment.plural}/${partition}/`;
   const remote = def.isRemote(row);
-  const acl = aclFor(def, options);
+  const acl = aclFor(def, row, options);
   const originalType = contentTypeOfOriginal(row, attachment, fileName);
 
   const keys: CatalogKey[] = [

@@ -61,7 +61,7 @@ export async function enqueueTables(deps: EnqueueDeps, settings: EnqueueSettings
     const columns = settings.columns.get(table)!;
     const summary: EnqueueSummary = { table, jobs: 0, rows: 0, keys: 0, alreadyQueued: 0 };
     summaries.push(summary);
-    await progress.setRowsTotal(table, await estimateRows(db, table, read));
+    await progress.setRowsTotal(table, await estimateRows(db, table, read, columns));
     for await (const batch of enumerateKeys(db, table, columns, read, settings.catalog)) {
       const jobId = batchJobId(batch.firstId, batch.lastId);
       if ((await progress.isQueued(table, jobId)) || (await progress.isDone(table, jobId))) {

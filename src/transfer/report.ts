@@ -5,8 +5,11 @@ import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 import { UserError } from '../errors.ts';
 import type { CatalogKey } from '../mastodon/types.ts';
 
+/** `sync`: missing, failed; `verify`: what is wrong at the destination. */
+export type ReportStatus = 'missing' | 'failed' | 'absent' | 'size' | 'md5' | 'content-type' | 'public';
+
 export interface ReportLine {
-  status: 'missing' | 'failed';
+  status: ReportStatus;
   key: string;
   table: string;
   id: string;

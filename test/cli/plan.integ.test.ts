@@ -619,7 +619,8 @@ describe('plan --format summary', { concurrency: CONCURRENCY }, () => {
   }
 
   function parseSummary(text: string): Map<string, SummaryRow> {
-    const [header, ...rows] = lines(text);
+    // The first table, up to the blank line before the pre-flight estimate.
+    const [header, ...rows] = lines(text.split('\n\n')[0]!);
     assert.match(header!, /^table\s+rows\s+keys\s+local keys\s+remote keys\s+known bytes$/);
     const result = new Map<string, SummaryRow>();
     for (const row of rows) {

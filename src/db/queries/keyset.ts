@@ -7,11 +7,52 @@
  * instance actor's negative id), $2 = batch size.
  * Order: by id, so a run can resume from the last id it saw.
  */
-export function keysetQuery(schema: string, table: string, columns: readonly string[]): string {
+/** What a keyset read adds to the plain table scan. */
+export interface KeysetExtras {
+  /**
+   * media_attachments: also select whether the owning account is suspended
+   * (`account_suspended`), from this accounts column (`suspended_at` since 3.0, `suspended` before).
+   */
+  suspendedColumn?: 'suspended_at' | 'suspended';
+  /**
+   * Delta sync: only rows changed since $3 (a UTC timestamp): any of these `*_updated_at`
+   * columns at or after it, or (snowflake-id tables) an id at or above $4.
+   */
+  changedSince?: { updatedAtColumns: readonly string[]; snowflake: boolean };
+}
+
+/**
+ * Parameters: $1 = last id (exclusive), $2 = batch size; with `changedSince`: $3 = timestamp,
+ * $4 = lowest snowflake id of that time (snowflake tables only).
+ */
+export function keysetQuery(
+  schema: string,
+  table: string,
+  columns: readonly string[],
+  extras: KeysetExtras = {},
+): string {
   // `t.id` everywhere: a bare `id` in ORDER BY would sort the text output column, and
   // '108…' (a snowflake) sorts before '21…' (an old sequence id) as text.
-  const list = columns.map((c) => (c === 'id' ? 't.id::text AS id' : `t.${quoteIdent(c)}`)).join(', ');
-  return `SELECT ${list} FROM ${quoteIdent(schema)}.${quoteIdent(table)} AS t WHERE t.id > $1 ORDER BY t.id LIMIT $2`;
+  const selected = columns.map((c) => (c === 'id' ? 't.id::text AS id' : `t.${quoteIdent(c)}`));
+  let join = '';
+  if (extras.suspendedColumn && table === 'media_attachments') {
+    const flag =
+      extras.suspendedColumn === 'suspended_at'
+        ? 'a.suspended_at IS NOT NULL'
+        : 'coalesce(a.suspended, false)';
+    selected.push(`(${flag}) AS account_suspended`);
+    join = ` LEFT JOIN ${quoteIdent(schema)}."accounts" AS a ON a.id = t.account_id`;
+  }
+  const where = ['t.id > $1'];
+  if (extras.changedSince) where.push(changedSinceCondition(extras.changedSince));
+  return `SELECT ${selected.join(', ')} FROM ${quoteIdent(schema)}.${quoteIdent(table)} AS t${join} WHERE ${where.join(' AND ')} ORDER BY t.id LIMIT $2`;
+}
+
+function changedSinceCondition(changed: NonNullable<KeysetExtras['changedSince']>): string {
+  const parts = changed.updatedAtColumns.map((c) => `t.${quoteIdent(c)} >= $3::timestamp`);
+  if (changed.snowflake) parts.push('t.id >= $4::bigint');
+  // Never `false`-by-omission: a table without any such column is read whole.
+  return parts.length === 0 ? 'true' : `(${parts.join(' OR ')})`;
 }
 
 /**
@@ -22,9 +63,18 @@ export function offsetQuery(schema: string, table: string): string {
   return `SELECT t.id::text AS id FROM ${quoteIdent(schema)}.${quoteIdent(table)} AS t WHERE t.id > $1 ORDER BY t.id OFFSET $2 LIMIT 1`;
 }
 
-/** Counts the rows a run will read. Parameters: $1 = lower bound (exclusive). */
-export function countQuery(schema: string, table: string): string {
-  return `SELECT count(*)::text AS n FROM ${quoteIdent(schema)}.${quoteIdent(table)} WHERE id > $1`;
+/**
+ * Counts the rows a run will read. Parameters: $1 = lower bound (exclusive); with
+ * `changedSince`, $2 and $3 as $3 and $4 of the keyset query.
+ */
+export function countQuery(
+  schema: string,
+  table: string,
+  changedSince?: KeysetExtras['changedSince'],
+): string {
+  const base = `SELECT count(*)::text AS n FROM ${quoteIdent(schema)}.${quoteIdent(table)} AS t WHERE t.id > $1`;
+  if (!changedSince) return base;
+  return `${base} AND ${changedSinceCondition(changedSince).replace(/\$3/g, '$2').replace(/\$4/g, '$3')}`;
 }
 
 /** Which columns of which tables exist. Parameters: $1 = schema, $2 = table names. */

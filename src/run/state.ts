@@ -1,0 +1,68 @@
+/**
+ * The small state file next to the config (`<config>.state.json`): when the last completed
+ * sync of each table started, for `sync --since last`. A run is "completed" for a table when it
+ * read the whole table (no --limit, --offset, --since-id or scope flag), was not interrupted,
+ * and nothing failed. Written atomically (temporary file, then rename).
+ */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { ConfigError } from '../errors.ts';
+import type { TableName } from '../mastodon/types.ts';
+
+export interface RunState {
+  /** ISO start time of the last completed run, per table. */
+  lastCompleted: Partial<Record<TableName, string>>;
+}
+
+export function statePath(configPath: string): string {
+  return `${configPath}.state.json`;
+}
+
+export function readState(path: string): RunState {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return { lastCompleted: {} };
+  }
+  try {
+    const parsed = JSON.parse(text) as RunState;
+    return { lastCompleted: parsed.lastCompleted ?? {} };
+  } catch {
+    throw new ConfigError(`${path}: not a state file this tool wrote (delete it to start over)`);
+  }
+}
+
+export function recordCompleted(path: string, tables: readonly TableName[], startedAt: Date): void {
+  const state = readState(path);
+  for (const table of tables) state.lastCompleted[table] = startedAt.toISOString();
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(state, null, 2)}\n`);
+  renameSync(temporary, path);
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$/i;
+const UNIT_MS: Readonly<Record<string, number>> = {
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
+
+/**
+ * `--since` as a time: an ISO timestamp (`2026-11-30T18:00:00Z`; without a zone, UTC), or a
+ * duration before `now` (`90m`, `6h`, `2d`). `last` is resolved per table by the caller.
+ */
+export function parseSince(value: string, now = Date.now()): Date {
+  const duration = DURATION.exec(value.trim());
+  if (duration) return new Date(now - Number(duration[1]) * UNIT_MS[duration[2]!.toLowerCase()]!);
+  const iso = /[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value}Z`;
+  const at = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(iso.replace(' ', 'T')) : Number.NaN;
+  if (Number.isNaN(at)) {
+    throw new ConfigError(
+      `--since ${JSON.stringify(value)}: expected an ISO time (2026-11-30T18:00:00Z), a duration (90m, 6h, 2d) or "last"`,
+    );
+  }
+  if (at > now) throw new ConfigError(`--since ${value}: in the future`);
+  return new Date(at);
+}
