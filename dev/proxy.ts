@@ -26,14 +26,50 @@ export interface ProxyOptions {
   latencyMs?: number;
   /** Keep recorded requests (default true; benchmarks turn it off and use `count`). */
   record?: boolean;
+  /**
+   * Enforce canned ACLs for anonymous requests, as S3 does (s3rver accepts ACLs and ignores
+   * them): the ACL of each object written through this proxy (x-amz-acl on PUT, COPY or
+   * multipart create; none means private) is remembered, and an unsigned GET/HEAD of an object
+   * that is not public-read gets 403.
+   */
+  enforceAcl?: boolean;
+}
+
+/** The object path of a request (`/bucket/key`), without the query. */
+function objectPath(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+function isAnonymous(req: import('node:http').IncomingMessage): boolean {
+  return req.headers.authorization === undefined && !(req.url ?? '').includes('X-Amz-Signature=');
 }
 
 export async function startProxy(options: ProxyOptions): Promise<Proxy & { count: () => number }> {
   const target = new URL(options.target);
   const requests: RecordedRequest[] = [];
   let count = 0;
+  const acls = new Map<string, string>();
   const server: Server = createServer((req, res) => {
     count++;
+    if (options.enforceAcl) {
+      const url = req.url ?? '/';
+      const path = objectPath(url);
+      const isObject = path.split('/').filter(Boolean).length >= 2;
+      const acl = req.headers['x-amz-acl'];
+      const writes =
+        (req.method === 'PUT' && !url.includes('partNumber=')) ||
+        (req.method === 'POST' && url.includes('uploads'));
+      if (isObject && writes && !isAnonymous(req)) acls.set(path, typeof acl === 'string' ? acl : 'private');
+      if (isObject && isAnonymous(req) && (req.method === 'GET' || req.method === 'HEAD')) {
+        const granted = acls.get(path);
+        if (granted !== 'public-read' && granted !== 'public-read-write') {
+          res.writeHead(403, { 'content-type': 'application/xml' });
+          res.end(req.method === 'HEAD' ? undefined : '<Error><Code>AccessDenied</Code></Error>');
+          return;
+        }
+      }
+    }
     const entry: RecordedRequest = {
       method: req.method ?? 'GET',
       path: req.url ?? '/',
