@@ -13,7 +13,7 @@ export interface ScopeFlags {
 }
 
 export interface Pass {
-  name: 'local' | 'remote' | 'all';
+  name: 'local' | 'remote';
   keep: (key: CatalogKey) => boolean;
 }
 
@@ -33,9 +33,13 @@ export function scopePasses(flags: ScopeFlags): Pass[] {
   const cache = flags.skipRemoteCache ? (key: CatalogKey) => !isDisposableCache(key) : () => true;
   if (flags.localOnly) return [{ name: 'local', keep: (k) => !k.remote }];
   if (flags.remoteOnly) return [{ name: 'remote', keep: (k) => k.remote && cache(k) }];
+  // Local first, split by prefix: remote keys from before Mastodon 3.1.4 (not under `cache/`)
+  // share their prefix with local uploads and go with them, so the two passes list disjoint
+  // prefixes and a re-run costs no more requests than one pass.
+  const cached = (k: CatalogKey) => k.key.startsWith('cache/');
   return [
-    { name: 'local', keep: (k) => !k.remote },
-    { name: 'remote', keep: (k) => k.remote && cache(k) },
+    { name: 'local', keep: (k) => !cached(k) && (!k.remote || cache(k)) },
+    { name: 'remote', keep: (k) => cached(k) && cache(k) },
   ];
 }
 

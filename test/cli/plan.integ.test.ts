@@ -620,7 +620,7 @@ describe('plan --format summary', { concurrency: CONCURRENCY }, () => {
 
   function parseSummary(text: string): Map<string, SummaryRow> {
     // The first table, up to the blank line before the pre-flight estimate.
-    const [header, ...rows] = lines(text.split('\n\n')[0]!);
+    const [header, ...rows] = lines(`${text.split('\n\n')[0]!}\n`);
     assert.match(header!, /^table\s+rows\s+keys\s+local keys\s+remote keys\s+known bytes$/);
     const result = new Map<string, SummaryRow>();
     for (const row of rows) {

@@ -52,9 +52,20 @@ describe('parseSince', () => {
 
 describe('scopes', () => {
   const local = key({});
-  const remoteMedia = key({ remote: true });
-  const remoteAvatar = key({ remote: true, table: 'accounts', attachment: 'avatar' });
-  const remoteCard = key({ remote: true, table: 'preview_cards', attachment: 'image' });
+  const remoteMedia = key({ remote: true, key: 'cache/media_attachments/files/000/000/001/original/a.png' });
+  const legacyRemote = key({ remote: true });
+  const remoteAvatar = key({
+    remote: true,
+    table: 'accounts',
+    attachment: 'avatar',
+    key: 'cache/accounts/avatars/1/original/a.png',
+  });
+  const remoteCard = key({
+    remote: true,
+    table: 'preview_cards',
+    attachment: 'image',
+    key: 'cache/preview_cards/images/1/original/a.png',
+  });
   const keep = (flags: Parameters<typeof scopePasses>[0]) =>
     scopePasses(flags).map((p) => [
       p.name,
@@ -66,6 +77,11 @@ describe('scopes', () => {
       ['local', 1],
       ['remote', 3],
     ]);
+  });
+  it('default: a remote key outside cache/ (before 3.1.4) goes with the local pass: disjoint prefixes', () => {
+    const [first, second] = scopePasses({});
+    assert.equal(first!.keep(legacyRemote), true);
+    assert.equal(second!.keep(legacyRemote), false);
   });
   it('--local-only / --remote-only: one pass', () => {
     assert.deepEqual(keep({ localOnly: true }), [['local', 1]]);
