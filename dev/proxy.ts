@@ -92,6 +92,11 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy & { count
         },
       );
       upstream.on('error', () => res.destroy());
+      // A client that gives up mid-body: abort upstream too, as a real proxy does (else the
+      // server waits on a half request — s3rver then stores the half it got, much later).
+      req.on('close', () => {
+        if (!req.complete) upstream.destroy();
+      });
       req.pipe(upstream);
     };
     if (options.latencyMs) setTimeout(forward, options.latencyMs);

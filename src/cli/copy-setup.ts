@@ -10,7 +10,7 @@ import type { CopierSettings } from '../run/copier.ts';
 import { StoreError } from '../storage/errors.ts';
 import { openStore } from '../storage/open.ts';
 import type { ObjectStore } from '../storage/types.ts';
-import { DEFAULT_RETRY_POLICY } from '../transfer/retry.ts';
+import { DEFAULT_RETRY_POLICY, withRetries } from '../transfer/retry.ts';
 import type { Cleanup, CommandContext } from './context.ts';
 
 export interface CopyFlags {
@@ -40,7 +40,17 @@ function serverSideAllowed(
 
 export async function checkStore(store: ObjectStore, role: string, write: boolean): Promise<void> {
   try {
-    await store.check({ write });
+    // A throttled or flaky store is asked again (a few times, briefly); a wrong bucket or
+    // refused credentials fail at once.
+    await withRetries(
+      { ...DEFAULT_RETRY_POLICY, retries: 3 },
+      {
+        classify: (e) => ({
+          retry: e instanceof StoreError && (e.kind === 'retryable' || e.kind === 'throttled'),
+        }),
+      },
+      () => store.check({ write }),
+    );
   } catch (error) {
     const message = error instanceof StoreError ? error.message : (error as Error).message;
     throw new ServiceError(`${role}: ${message}`);

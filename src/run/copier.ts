@@ -116,7 +116,14 @@ export class BatchCopier {
           this.settings.retry,
           {
             signal: abort,
-            classify: retryable,
+            classify: (error) => {
+              // Throttled listings count, and slow the copies down, as throttled copies do.
+              if (error instanceof StoreError && error.kind === 'throttled') {
+                stats.throttled++;
+                this.pool.throttled();
+              }
+              return retryable(error);
+            },
             onRetry: (error, attempt) => {
               stats.retries++;
               log.debug({ attempt, err: (error as Error).message }, 'retrying a lookup');

@@ -83,8 +83,10 @@ export class S3Store implements ObjectStore {
         abortSignal: signal,
       });
     } catch (error) {
+      // A transient answer (503, reset) is worth another try; anything else is the config.
+      const { kind } = classifyS3Error(error, 'HEAD bucket');
       throw new StoreError(
-        'fatal',
+        kind === 'retryable' || kind === 'throttled' ? kind : 'fatal',
         describeCheckError(error, this.options.bucket, this.options.endpointLabel),
       );
     }
