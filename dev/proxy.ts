@@ -33,6 +33,12 @@ export interface ProxyOptions {
    * that is not public-read gets 403.
    */
   enforceAcl?: boolean;
+  /**
+   * Forward a request only once its whole body arrived, as S3 commits an object only when all
+   * of it was received (s3rver writes into the final file as bytes arrive, and keeps what an
+   * aborted upload sent).
+   */
+  storeAndForward?: boolean;
 }
 
 /** The object path of a request (`/bucket/key`), without the query. */
@@ -92,6 +98,15 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy & { count
         },
       );
       upstream.on('error', () => res.destroy());
+      if (options.storeAndForward) {
+        const chunks: Buffer[] = [];
+        req.on('data', (chunk: Buffer) => chunks.push(chunk));
+        req.on('end', () => upstream.end(Buffer.concat(chunks)));
+        req.on('close', () => {
+          if (!req.complete) upstream.destroy();
+        });
+        return;
+      }
       // A client that gives up mid-body: abort upstream too, as a real proxy does (else the
       // server waits on a half request — s3rver then stores the half it got, much later).
       req.on('close', () => {

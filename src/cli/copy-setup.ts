@@ -10,6 +10,7 @@ import type { CopierSettings } from '../run/copier.ts';
 import { StoreError } from '../storage/errors.ts';
 import { openStore } from '../storage/open.ts';
 import type { ObjectStore } from '../storage/types.ts';
+import { FileUploadJournal, journalDir } from '../storage/upload-journal.ts';
 import { DEFAULT_RETRY_POLICY, withRetries } from '../transfer/retry.ts';
 import type { Cleanup, CommandContext } from './context.ts';
 
@@ -58,6 +59,40 @@ export async function checkStore(store: ObjectStore, role: string, write: boolea
 }
 
 /**
+ * Aborts the multipart uploads that runs killed on this host left open (see upload-journal.ts):
+ * they would cost storage and never show in a listing.
+ */
+async function abortLeftovers(
+  ctx: CommandContext,
+  dest: ObjectStore,
+  journal: FileUploadJournal,
+): Promise<void> {
+  const { uploads, files } = journal.leftovers();
+  if (uploads.length === 0 || !dest.abortUpload) {
+    journal.forget(files);
+    return;
+  }
+  let aborted = 0;
+  const failed: string[] = [];
+  for (const upload of uploads) {
+    try {
+      await dest.abortUpload(upload.key, upload.uploadId);
+      aborted++;
+    } catch (error) {
+      failed.push(`${upload.key} (${(error as Error).message})`);
+      journal.started(upload.key, upload.uploadId); // carried over: the next run tries again
+    }
+  }
+  ctx.log.info({ aborted, failed: failed.length }, 'aborted multipart uploads left open by an earlier run');
+  if (failed.length > 0) {
+    ctx.log.warn(
+      `could not abort ${failed.length} leftover multipart upload(s); the provider may bill their parts: ${failed.slice(0, 3).join('; ')}`,
+    );
+  }
+  journal.forget(files);
+}
+
+/**
  * Validates the store sections, opens both stores (closed by `cleanup`) and checks them: a
  * missing bucket or refused credentials fail here, before anything is copied.
  * `defaultConcurrency` is the command's own setting ([sync] or [queue] concurrency).
@@ -75,12 +110,17 @@ export async function openCopySetup(
   const concurrency = flags.concurrency ?? defaultConcurrency ?? sync.concurrency ?? celery.concurrency ?? 16;
 
   const tuning = { concurrency, multipartThreshold: sync.multipart_threshold, partSize: sync.part_size };
+  const journal = flags.dryRun ? null : new FileUploadJournal(journalDir(ctx.file.path));
   const source = openStore(sourceConfig, tuning);
-  const dest = openStore(destConfig, tuning);
+  const dest = openStore(destConfig, journal ? { ...tuning, journal } : tuning);
   cleanup.add(() => source.close());
-  cleanup.add(() => dest.close());
+  cleanup.add(async () => {
+    await dest.close();
+    journal?.close();
+  });
   await checkStore(source, `source ${source.description}`, false);
   await checkStore(dest, `destination ${dest.description}`, !flags.dryRun);
+  if (journal) await abortLeftovers(ctx, dest, journal);
 
   return {
     source,

@@ -5,11 +5,14 @@ import { createS3Client, usePathStyle } from './s3/client.ts';
 import { ObjectRequests } from './s3/object-requests.ts';
 import { S3Store } from './s3/store.ts';
 import type { ObjectStore } from './types.ts';
+import type { UploadJournal } from './upload-journal.ts';
 
 export interface StoreTuning {
   concurrency: number;
   multipartThreshold: number;
   partSize: number;
+  /** Records open multipart uploads (destination stores of copying commands). */
+  journal?: UploadJournal;
 }
 
 export function openStore(config: StoreConfig, tuning: StoreTuning): ObjectStore {
@@ -44,5 +47,6 @@ export function openStore(config: StoreConfig, tuning: StoreTuning): ObjectStore
     multipartThreshold: tuning.multipartThreshold,
     partSize: tuning.partSize,
     maxMultipart: Math.max(1, Math.min(4, tuning.concurrency)),
+    ...(tuning.journal ? { journal: tuning.journal } : {}),
   });
 }

@@ -62,6 +62,11 @@ export interface ObjectStore {
     key: string,
     options: Omit<WriteOptions, 'md5'>,
   ): Promise<boolean>;
+  /**
+   * Aborts a multipart upload an earlier run left open (`fullKey` as the provider knows it,
+   * key prefix included). Stores without multipart uploads do not implement it.
+   */
+  abortUpload?(fullKey: string, uploadId: string): Promise<void>;
   /** One page of keys under `prefix`, in lexicographic order, strictly after `startAfter`. */
   list(prefix: string, startAfter: string | undefined, signal?: AbortSignal): Promise<ListPage>;
   close(): Promise<void>;

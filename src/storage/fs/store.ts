@@ -4,17 +4,21 @@
  * checked so nothing can be written outside the root. Content-Type and Cache-Control are not
  * stored (the web server derives them), so head/read report none and the catalog's apply.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StoreError } from '../errors.ts';
 import { unsafeKeyReason } from '../keys.ts';
 import type { ListPage, ObjectInfo, ObjectStore, StoreFeatures, WriteOptions } from '../types.ts';
 
-/** Temporary files are named `.<random>.msst-tmp` beside their target. */
+/**
+ * Temporary files are named `.<hash of the target's name>.msst-tmp` beside their target: the
+ * same name every time, so one that a killed run left behind is replaced by the next write of
+ * that object instead of lying there for ever.
+ */
 export const TEMP_SUFFIX = '.msst-tmp';
 
 export class FsStore implements ObjectStore {
@@ -91,9 +95,13 @@ export class FsStore implements ObjectStore {
 
   async write(key: string, body: Readable, options: WriteOptions): Promise<{ etag?: string }> {
     const path = this.pathOf(key);
-    const temp = join(dirname(path), `.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
+    const temp = join(
+      dirname(path),
+      `.${createHash('sha1').update(basename(path)).digest('hex').slice(0, 16)}${TEMP_SUFFIX}`,
+    );
     try {
       await mkdir(dirname(path), { recursive: true });
+      await rm(temp, { force: true }); // a killed run's leftover; 'wx' below never follows a link
       await pipeline(
         body,
         createWriteStream(temp, { flags: 'wx', mode: options.acl === 'private' ? 0o600 : 0o644 }),

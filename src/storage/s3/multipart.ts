@@ -18,6 +18,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { ShortBodyError, StoreError } from '../errors.ts';
+import type { UploadJournal } from '../upload-journal.ts';
 import type { ObjectRequests } from './object-requests.ts';
 
 /** S3 allows at most 10,000 parts; parts grow beyond `partSize` for objects that need it. */
@@ -105,6 +106,8 @@ export interface StreamingMultipartOptions {
   size: number;
   partSize: number;
   signal?: AbortSignal;
+  /** Told when an upload opens and ends, so a killed run's leftovers can be aborted later. */
+  journal?: UploadJournal;
 }
 
 export async function streamingMultipartUpload(
@@ -115,6 +118,7 @@ export async function streamingMultipartUpload(
   const started = await client.send(new CreateMultipartUploadCommand(create), { abortSignal: signal });
   const uploadId = started.UploadId!;
   const bucketKey = { Bucket: create.Bucket, Key: create.Key, UploadId: uploadId };
+  options.journal?.started(create.Key, uploadId);
   try {
     const writer = new PartWriter(
       size,
@@ -132,10 +136,14 @@ export async function streamingMultipartUpload(
       new CompleteMultipartUploadCommand({ ...bucketKey, MultipartUpload: { Parts: parts } }),
       { abortSignal: signal },
     );
+    options.journal?.ended(uploadId);
     return done.ETag?.replace(/^"|"$/g, '');
   } catch (error) {
     body.destroy();
-    await client.send(new AbortMultipartUploadCommand(bucketKey)).catch(() => {});
+    await client
+      .send(new AbortMultipartUploadCommand(bucketKey))
+      .then(() => options.journal?.ended(uploadId))
+      .catch(() => {}); // left in the journal: the next run tries again
     throw error;
   }
 }

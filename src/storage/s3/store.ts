@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
   CopyObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -22,6 +23,7 @@ import { applyKeyPrefix } from '../../mastodon/paperclip.ts';
 import { Semaphore } from '../../run/semaphore.ts';
 import { StoreError } from '../errors.ts';
 import type { ListPage, ObjectInfo, ObjectStore, StoreFeatures, WriteOptions } from '../types.ts';
+import type { UploadJournal } from '../upload-journal.ts';
 import { classifyS3Error, describeCheckError } from './errors.ts';
 import { streamingMultipartUpload } from './multipart.ts';
 import type { ObjectRequests } from './object-requests.ts';
@@ -44,6 +46,8 @@ export interface S3StoreOptions {
   maxMultipart: number;
   /** Lean GetObject/PutObject (static credentials only); without it the SDK client sends them. */
   objectRequests?: ObjectRequests;
+  /** Records open multipart uploads, so that a killed run's leftovers are aborted later. */
+  journal?: UploadJournal;
 }
 
 /** Parts of one multipart upload sent at once. */
@@ -201,6 +205,7 @@ export class S3Store implements ObjectStore {
           size: options.size,
           partSize: this.options.partSize,
           ...(options.signal ? { signal: options.signal } : {}),
+          ...(this.options.journal ? { journal: this.options.journal } : {}),
         });
         return etag ? { etag } : {};
       } catch (error) {
@@ -252,6 +257,18 @@ export class S3Store implements ObjectStore {
       return true;
     } catch (error) {
       throw classifyS3Error(error, `COPY ${key}`);
+    }
+  }
+
+  async abortUpload(fullKey: string, uploadId: string): Promise<void> {
+    try {
+      await this.options.client.send(
+        new AbortMultipartUploadCommand({ Bucket: this.options.bucket, Key: fullKey, UploadId: uploadId }),
+      );
+    } catch (error) {
+      const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (e.name === 'NoSuchUpload' || e.$metadata?.httpStatusCode === 404) return; // already gone
+      throw classifyS3Error(error, `abort upload ${uploadId} of ${fullKey}`);
     }
   }
 
