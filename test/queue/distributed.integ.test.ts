@@ -162,7 +162,7 @@ before(async () => {
   [db, source, dest] = await Promise.all([
     createTestDatabase('4.6', 'msst_dist'),
     startS3Server({ buckets: [SOURCE_BUCKET], ...SOURCE_KEYS }),
-    startS3Server({ buckets: ['dst-kill', 'dst-redis', 'dst-fail'], ...DEST_KEYS }),
+    startS3Server({ buckets: ['dst-kill', 'dst-redis', 'dst-fail', 'dst-pg'], ...DEST_KEYS }),
   ]);
   sourceClient = s3Client({ endpoint: source.endpoint, ...SOURCE_KEYS });
   destClient = s3Client({ endpoint: dest.endpoint, ...DEST_KEYS });
@@ -255,6 +255,41 @@ describe('distributed mode', () => {
     } finally {
       await redis.stop();
     }
+  });
+
+  it('the database session terminated mid-enumeration (pg_terminate_backend): jobs reconnects, the run completes', async () => {
+    const prefix = testPrefix('pgkill');
+    prefixes.push([REDIS_URL, prefix]);
+    // Backpressure holds the producer after 3 waiting jobs, mid-table, until a worker drains them.
+    const ini = config({
+      redis: REDIS_URL,
+      prefix,
+      bucket: 'dst-pg',
+      destEndpoint: dest.endpoint,
+      extra: 'max_waiting = 3\n',
+    });
+    const producer = startCli(['jobs', '--config', ini, '--json', '--log-level', 'info'], 180_000);
+    running.push(producer);
+    let terminated = 0;
+    for (let i = 0; i < 200 && terminated === 0; i++) {
+      await sleep(100);
+      const result = await db.client.query<{ ok: boolean }>(
+        `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+          WHERE datname = $1 AND application_name = 'mastodon-s3-sync'`,
+        [db.name],
+      );
+      terminated = result.rows.filter((r) => r.ok).length;
+    }
+    assert.equal(terminated, 1, 'the producer’s session was terminated while it was enumerating');
+    const w = worker(ini);
+    const queued = await producer.done;
+    assert.equal(queued.code, 0, describeRun(queued));
+    assert.match(queued.stderr, /reconnect/i, 'the producer reconnected');
+    const finished = await waitUntilFinished(ini);
+    w.child.kill('SIGTERM');
+    assert.equal((await w.done).code, 0);
+    assertCountersAddUp(finished, keys.length);
+    await assertAllCopied('dst-pg', present);
   });
 
   it('keys that keep failing end in a failed job listing them; --retry-failed requeues only those', async () => {
