@@ -34,7 +34,7 @@ const result = spawnSync(
     '--test-reporter=spec',
     '--test-concurrency=2',
     // A hung test fails after 5 minutes instead of holding CI until its limit.
-    '--test-timeout=300000',
+    `--test-timeout=${process.env.TEST_TIMEOUT_MS ?? 300000}`,
     ...files,
   ],
   { stdio: 'inherit', env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } },

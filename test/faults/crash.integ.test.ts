@@ -99,7 +99,8 @@ async function killTenTimesThenFinish(ini: string, seed: number) {
       // Every third kill lands while a multipart upload is open (as soon as its first part is
       // on the way), as long as big objects remain to be copied.
       for (let t = 0; t < 150; t++) {
-        if (proxy.requests.slice(seen).some((r) => r.method === 'PUT' && r.path.includes('partNumber='))) break;
+        if (proxy.requests.slice(seen).some((r) => r.method === 'PUT' && r.path.includes('partNumber=')))
+          break;
         await sleep(20);
       }
     } else await sleep(600 + Math.floor(random() * 2400));

@@ -37,17 +37,23 @@ const SOURCE_KEYS = { accessKeyId: 'FAULT-SRC-ACCESS-1', secretAccessKey: 'fault
 const DEST_KEYS = { accessKeyId: 'FAULT-DST-ACCESS-2', secretAccessKey: 'fault-dst-Secret-v4b5n6' };
 const SECRETS = [...Object.values(SOURCE_KEYS), ...Object.values(DEST_KEYS)];
 
-/** 10 % of requests in all, spread over every kind of fault. */
-const RATES: FaultRates = {
-  slowDown: 0.02,
-  internal: 0.015,
-  tooMany: 0.015,
-  resetBeforeHeaders: 0.02,
-  resetMidBody: 0.015,
-  truncated: 0.015,
-};
+/** `npm run soak` scales the run up: SOAK_MEDIA media rows, SOAK_FAULT_SCALE × the rates. */
+const MEDIA_ROWS = Number(process.env['SOAK_MEDIA'] ?? 760);
+const SCALE = Number(process.env['SOAK_FAULT_SCALE'] ?? 1);
 
-const rows = fakeInstance({ media: 760, seed: 2026 });
+/** 10 % of requests in all, spread over every kind of fault. */
+const RATES: FaultRates = Object.fromEntries(
+  Object.entries({
+    slowDown: 0.02,
+    internal: 0.015,
+    tooMany: 0.015,
+    resetBeforeHeaders: 0.02,
+    resetMidBody: 0.015,
+    truncated: 0.015,
+  }).map(([kind, rate]) => [kind, rate * SCALE]),
+);
+
+const rows = fakeInstance({ media: MEDIA_ROWS, seed: 2026 });
 const keys = referencedKeys(rows);
 const BYTES = new Map(keys.map((k) => [k.key, uniqueBytes(k)]));
 
@@ -102,7 +108,7 @@ describe('sync under injected faults', () => {
     const result = await runCli(
       ['sync', '--config', ini, '--json', '--no-progress', '--concurrency', '16', '--log-level', 'warn'],
       {
-        timeoutMs: 600_000,
+        timeoutMs: Math.max(600_000, MEDIA_ROWS * 500),
       },
     );
     assertClean(result, SECRETS);
