@@ -3,13 +3,10 @@ import { getSection, keyError } from '../config/load.ts';
 import { DASHBOARD } from '../config/schema.ts';
 import { ServiceError } from '../errors.ts';
 import { OverviewReader } from '../queue/overview.ts';
-import { SharedProgress } from '../queue/progress.ts';
-import { closeQueues, openQueues } from '../queue/queues.ts';
-import { connectRedis } from '../queue/redis.ts';
-import { queueSettings } from '../queue/settings.ts';
 import { isLoopback } from '../web/auth.ts';
 import { startDashboard } from '../web/server.ts';
 import type { Cleanup, CommandContext } from './context.ts';
+import { openQueueEnvironment } from './queue.ts';
 import type { Interrupts } from './sync.ts';
 
 export interface DashboardFlags {
@@ -39,13 +36,7 @@ export async function runDashboardCommand(
       `listening on ${host} (not loopback) requires basic auth: set [dashboard] user and password`,
     );
   }
-  const settings = queueSettings(ctx.file);
-  const redis = await connectRedis(settings, 'mastodon-s3-sync:dashboard');
-  cleanup.add(async () => {
-    await redis.quit().catch(() => redis.disconnect());
-  });
-  const queues = openQueues(redis, settings);
-  cleanup.add(() => closeQueues(queues.values()));
+  const { settings, queues, progress } = await openQueueEnvironment(ctx, cleanup, 'dashboard');
   let dashboard: Awaited<ReturnType<typeof startDashboard>>;
   try {
     dashboard = await startDashboard({
@@ -53,7 +44,7 @@ export async function runDashboardCommand(
       port,
       credentials,
       queues: [...queues.values()],
-      overview: new OverviewReader(new SharedProgress(redis, settings.prefix), queues),
+      overview: new OverviewReader(progress, queues),
       log: ctx.log,
       title: `Redis ${settings.redisDescription}, prefix ${settings.prefix}`,
     });

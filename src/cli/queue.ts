@@ -24,14 +24,15 @@ import { openDatabase, type ReadFlags } from './open-database.ts';
 import { bytes, count, textTable, writeChunk } from './output.ts';
 import type { Interrupts } from './sync.ts';
 
-interface QueueEnvironment {
+export interface QueueEnvironment {
   settings: QueueSettings;
   redis: Redis;
   queues: Map<TableName, BatchQueue>;
   progress: SharedProgress;
 }
 
-async function openQueueEnvironment(
+/** Redis, the queues and the shared counters of `[queue]`, closed by `cleanup`. */
+export async function openQueueEnvironment(
   ctx: CommandContext,
   cleanup: Cleanup,
   name: string,
@@ -95,7 +96,6 @@ export async function runJobsCommand(
   interrupts: Interrupts,
 ): Promise<number> {
   const requested = parseTypes(types);
-  const settings = queueSettings(ctx.file);
   const env = await openQueueEnvironment(ctx, cleanup, 'jobs');
   if (options.retryFailed) {
     const requeued = await retryFailed(env, requested, ctx);
@@ -120,7 +120,7 @@ export async function runJobsCommand(
   }
   const summaries = await enqueueTables(
     { db, queues: env.queues, progress: env.progress, log: ctx.log, stop: interrupts.stop.signal },
-    { tables, columns, read, catalog: { keyPrefix: '', acl }, queue: settings },
+    { tables, columns, read, catalog: { keyPrefix: '', acl }, queue: env.settings },
   );
   if (options.json) {
     await writeChunk(process.stdout, `${JSON.stringify({ tables: summaries })}\n`);
