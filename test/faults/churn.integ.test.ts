@@ -7,24 +7,22 @@ import { after, before, describe, it } from 'node:test';
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { fakeInstance, referencedKeys } from '../../dev/fake-instance.ts';
 import { type Proxy as RecordingProxy, startProxy } from '../../dev/proxy.ts';
-import { type S3Server, startS3Server } from '../../dev/s3.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/pg.ts';
+import type { S3Server } from '../../dev/s3.ts';
+import type { TestDatabase } from '../helpers/pg.ts';
 import {
   assertClean,
   describeRun,
   listBucket,
   parseSummary,
-  putObjects,
   readReport,
   removeTempInis,
-  s3Client,
   s3Section,
-  seedDatabase,
   sleep,
   startCli,
   tempIni,
   uniqueBytes,
 } from '../helpers/sync-env.ts';
+import { startWorld, type World } from '../helpers/world.ts';
 
 const SOURCE_KEYS = { accessKeyId: 'CHURN-SRC-1', secretAccessKey: 'churn-src-Secret-1a' };
 const DEST_KEYS = { accessKeyId: 'CHURN-DST-2', secretAccessKey: 'churn-dst-Secret-2b' };
@@ -36,6 +34,7 @@ const media = rows.media_attachments!;
 const OBJECTS_GONE = new Set(media.slice(-20).map((m) => String(m['id'])));
 const ROWS_GONE = media.slice(-30, -20).map((m) => String(m['id']));
 
+let world: World;
 let db: TestDatabase;
 let source: S3Server;
 let dest: S3Server;
@@ -44,30 +43,21 @@ let destClient: S3Client;
 let slow: RecordingProxy;
 
 before(async () => {
-  [db, source, dest] = await Promise.all([
-    createTestDatabase('4.6', 'msst_churn'),
-    startS3Server({ buckets: ['churn-source'], ...SOURCE_KEYS }),
-    startS3Server({ buckets: ['churn-dest'], ...DEST_KEYS }),
-  ]);
+  world = await startWorld({
+    dbPrefix: 'msst_churn',
+    source: { bucket: 'churn-source', keys: SOURCE_KEYS },
+    dest: { buckets: ['churn-dest'], keys: DEST_KEYS },
+    rows,
+    objects: keys.map((k) => ({ key: k.key, body: uniqueBytes(k), contentType: k.contentType })),
+  });
+  ({ db, source, dest, sourceClient, destClient } = world);
   slow = await startProxy({ target: dest.endpoint, latencyMs: 25, record: false });
-  sourceClient = s3Client({ endpoint: source.endpoint, ...SOURCE_KEYS });
-  destClient = s3Client({ endpoint: dest.endpoint, ...DEST_KEYS });
-  await Promise.all([
-    seedDatabase(db, rows),
-    putObjects(
-      sourceClient,
-      'churn-source',
-      keys.map((k) => ({ key: k.key, body: uniqueBytes(k), contentType: k.contentType })),
-    ),
-  ]);
 });
 
 after(async () => {
   removeTempInis();
-  sourceClient?.destroy();
-  destClient?.destroy();
   await slow?.stop();
-  await Promise.all([db?.drop(), source?.stop(), dest?.stop()]);
+  await world?.stop();
 });
 
 describe('source churn', () => {

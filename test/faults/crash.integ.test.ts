@@ -18,8 +18,8 @@ import { after, before, describe, it } from 'node:test';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type FakeRows, fakeInstance, prng, referencedKeys } from '../../dev/fake-instance.ts';
 import { type Proxy as RecordingProxy, startProxy } from '../../dev/proxy.ts';
-import { type S3Server, startS3Server } from '../../dev/s3.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/pg.ts';
+import type { S3Server } from '../../dev/s3.ts';
+import type { TestDatabase } from '../helpers/pg.ts';
 import {
   assertClean,
   describeRun,
@@ -29,16 +29,14 @@ import {
   md5,
   parsePath,
   parseSummary,
-  putObjects,
   removeTempInis,
-  s3Client,
   s3Section,
-  seedDatabase,
   sleep,
   startCli,
   tempIni,
   uniqueBytes,
 } from '../helpers/sync-env.ts';
+import { startWorld, type World } from '../helpers/world.ts';
 
 const SOURCE_KEYS = { accessKeyId: 'CRASH-SRC-1', secretAccessKey: 'crash-src-Secret-9z' };
 const DEST_KEYS = { accessKeyId: 'CRASH-DST-2', secretAccessKey: 'crash-dst-Secret-8y' };
@@ -62,10 +60,10 @@ const BYTES = new Map(
   keys.map((k) => [k.key, BIG_KEYS.has(k.key) ? uniqueBytes(k, 12 * MB) : uniqueBytes(k, 20_000)]),
 );
 
+let world: World;
 let db: TestDatabase;
 let source: S3Server;
 let dest: S3Server;
-let sourceClient: S3Client;
 let destClient: S3Client;
 let proxy: RecordingProxy;
 
@@ -117,30 +115,21 @@ async function killTenTimesThenFinish(ini: string, seed: number) {
 }
 
 before(async () => {
-  [db, source, dest] = await Promise.all([
-    createTestDatabase('4.6', 'msst_crash'),
-    startS3Server({ buckets: ['crash-source'], ...SOURCE_KEYS }),
-    startS3Server({ buckets: ['crash-dest'], ...DEST_KEYS }),
-  ]);
+  world = await startWorld({
+    dbPrefix: 'msst_crash',
+    source: { bucket: 'crash-source', keys: SOURCE_KEYS },
+    dest: { buckets: ['crash-dest'], keys: DEST_KEYS },
+    rows,
+    objects: keys.map((k) => ({ key: k.key, body: BYTES.get(k.key)!, contentType: k.contentType })),
+  });
+  ({ db, source, dest, destClient } = world);
   proxy = await startProxy({ target: dest.endpoint, latencyMs: 10, storeAndForward: true });
-  sourceClient = s3Client({ endpoint: source.endpoint, ...SOURCE_KEYS });
-  destClient = s3Client({ endpoint: dest.endpoint, ...DEST_KEYS });
-  await Promise.all([
-    seedDatabase(db, rows),
-    putObjects(
-      sourceClient,
-      'crash-source',
-      keys.map((k) => ({ key: k.key, body: BYTES.get(k.key)!, contentType: k.contentType })),
-    ),
-  ]);
 });
 
 after(async () => {
   removeTempInis();
-  sourceClient?.destroy();
-  destClient?.destroy();
   await proxy?.stop();
-  await Promise.all([db?.drop(), source?.stop(), dest?.stop()]);
+  await world?.stop();
 });
 
 describe('crash recovery', () => {

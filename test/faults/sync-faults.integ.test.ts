@@ -12,9 +12,9 @@ import { after, before, describe, it } from 'node:test';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { fakeInstance, referencedKeys } from '../../dev/fake-instance.ts';
 import { type FaultProxy, type FaultRates, startFaultProxy } from '../../dev/faults.ts';
-import { type S3Server, startS3Server } from '../../dev/s3.ts';
+import type { S3Server } from '../../dev/s3.ts';
 import { runCli } from '../helpers/cli.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/pg.ts';
+import type { TestDatabase } from '../helpers/pg.ts';
 import {
   assertClean,
   describeRun,
@@ -24,14 +24,12 @@ import {
   MASTODON_CACHE_CONTROL,
   md5,
   parseSummary,
-  putObjects,
   removeTempInis,
-  s3Client,
   s3Section,
-  seedDatabase,
   tempIni,
   uniqueBytes,
 } from '../helpers/sync-env.ts';
+import { startWorld, type World } from '../helpers/world.ts';
 
 const SOURCE_KEYS = { accessKeyId: 'FAULT-SRC-ACCESS-1', secretAccessKey: 'fault-src-Secret-z1x2c3' };
 const DEST_KEYS = { accessKeyId: 'FAULT-DST-ACCESS-2', secretAccessKey: 'fault-dst-Secret-v4b5n6' };
@@ -57,30 +55,23 @@ const rows = fakeInstance({ media: MEDIA_ROWS, seed: 2026 });
 const keys = referencedKeys(rows);
 const BYTES = new Map(keys.map((k) => [k.key, uniqueBytes(k)]));
 
+let world: World;
 let db: TestDatabase;
 let source: S3Server;
 let dest: S3Server;
-let sourceClient: S3Client;
 let destClient: S3Client;
 let sourceFaults: FaultProxy;
 let destFaults: FaultProxy;
 
 before(async () => {
-  [db, source, dest] = await Promise.all([
-    createTestDatabase('4.6', 'msst_faults'),
-    startS3Server({ buckets: ['fault-source'], ...SOURCE_KEYS }),
-    startS3Server({ buckets: ['fault-dest'], ...DEST_KEYS }),
-  ]);
-  sourceClient = s3Client({ endpoint: source.endpoint, ...SOURCE_KEYS });
-  destClient = s3Client({ endpoint: dest.endpoint, ...DEST_KEYS });
-  await Promise.all([
-    seedDatabase(db, rows),
-    putObjects(
-      sourceClient,
-      'fault-source',
-      keys.map((k) => ({ key: k.key, body: BYTES.get(k.key)!, contentType: k.contentType })),
-    ),
-  ]);
+  world = await startWorld({
+    dbPrefix: 'msst_faults',
+    source: { bucket: 'fault-source', keys: SOURCE_KEYS },
+    dest: { buckets: ['fault-dest'], keys: DEST_KEYS },
+    rows,
+    objects: keys.map((k) => ({ key: k.key, body: BYTES.get(k.key)!, contentType: k.contentType })),
+  });
+  ({ db, source, dest, destClient } = world);
   [sourceFaults, destFaults] = await Promise.all([
     startFaultProxy({ target: source.endpoint, rates: RATES, seed: 11 }),
     startFaultProxy({ target: dest.endpoint, rates: RATES, seed: 22 }),
@@ -89,10 +80,8 @@ before(async () => {
 
 after(async () => {
   removeTempInis();
-  sourceClient?.destroy();
-  destClient?.destroy();
   await Promise.all([sourceFaults?.stop(), destFaults?.stop()]);
-  await Promise.all([db?.drop(), source?.stop(), dest?.stop()]);
+  await world?.stop();
 });
 
 describe('sync under injected faults', () => {
