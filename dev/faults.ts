@@ -21,6 +21,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { prng } from './fake-instance.ts';
 
 export const FAULT_KINDS = [
   'slowDown',
@@ -47,17 +48,6 @@ export interface FaultProxy {
   requests(): number;
   setRates(rates: FaultRates): void;
   stop(): Promise<void>;
-}
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const BODY_FAULTS: ReadonlySet<FaultKind> = new Set(['resetMidBody', 'truncated']);

@@ -4,6 +4,7 @@
  * for them, so a worker needs no database.
  */
 import type { CatalogKey, TableName } from '../mastodon/types.ts';
+import type { Counters } from './progress.ts';
 
 /** One key of a job: a CatalogKey without the table (the job's), plus its alternate location. */
 export interface JobKey extends Omit<CatalogKey, 'table'> {
@@ -30,13 +31,8 @@ export interface BatchJobData {
   retry?: number;
 }
 
-export interface BatchJobResult {
-  copied: number;
-  skipped: number;
-  missing: number;
-  failed: number;
-  bytes: number;
-}
+/** What a finished batch returns: its counts (as committed to the shared progress). */
+export type BatchJobResult = Counters;
 
 /**
  * Deterministic job id of a batch (BullMQ refuses a second job with the same id, so running

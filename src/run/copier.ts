@@ -246,11 +246,6 @@ export class BatchCopier {
     return { tally, finished: Promise.all(copies).then(() => tally) };
   }
 
-  /** Copies one batch and waits for all of its copies. */
-  async copyBatch(keys: readonly CatalogKey[], alternateOf: AlternateOf): Promise<BatchTally> {
-    return (await this.submitBatch(keys, alternateOf)).finished;
-  }
-
   /** Waits for every scheduled copy to finish. */
   async drain(): Promise<void> {
     await this.pool.drain();

@@ -36,6 +36,11 @@ export interface VerifyCounters {
   inspected: number;
 }
 
+/** The counter a kind of problem adds to. */
+function counterOf(kind: VerifyProblemKind): keyof VerifyCounters {
+  return kind === 'content-type' ? 'contentType' : kind;
+}
+
 export function emptyVerifyCounters(): VerifyCounters {
   return {
     keys: 0,
@@ -126,7 +131,7 @@ export class Verifier {
       );
       if (found === 'missing-at-source') counters.missingAtSource++;
       else if (found) {
-        counters[found.kind === 'content-type' ? 'contentType' : found.kind]++;
+        counters[counterOf(found.kind)]++;
         problems.push(found);
       } else inPlace.push(item);
     }
@@ -147,13 +152,7 @@ export class Verifier {
           const problem = await this.inspectOne(item);
           if (problem) {
             bad.add(item.key);
-            counters[
-              problem.kind === 'content-type'
-                ? 'contentType'
-                : problem.kind === 'public'
-                  ? 'public'
-                  : problem.kind
-            ]++;
+            counters[counterOf(problem.kind)]++;
             problems.push(problem);
           }
         }),

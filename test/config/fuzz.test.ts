@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, describe, it } from 'node:test';
+import { prng } from '../../dev/fake-instance.ts';
 import { runConfigCheck } from '../../src/cli/config-check.ts';
 import { databaseConfig } from '../../src/config/database.ts';
 import { readConfigFile, secretValues } from '../../src/config/load.ts';
@@ -30,17 +31,6 @@ const SAMPLES = [
 ];
 const dir = mkdtempSync(join(tmpdir(), 'msst-fuzz-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const JUNK_VALUES = [
   '',
