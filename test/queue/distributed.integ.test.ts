@@ -270,6 +270,17 @@ describe('distributed mode', () => {
     });
     const producer = startCli(['jobs', '--config', ini, '--json', '--log-level', 'info'], 180_000);
     running.push(producer);
+    // Wait until the producer is held by backpressure mid-table (3 jobs queued), so the
+    // termination hits enumeration and not the initial connect (which fails fast, by design).
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    try {
+      for (let i = 0; i < 300; i++) {
+        if (Number(await redis.hget(`${prefix}:stats:media_attachments`, 'jobsQueued')) >= 3) break;
+        await sleep(100);
+      }
+    } finally {
+      redis.disconnect();
+    }
     let terminated = 0;
     for (let i = 0; i < 200 && terminated === 0; i++) {
       await sleep(100);
