@@ -10,8 +10,11 @@ COPY private/config.sample.ini ./private/config.sample.ini
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
+# MASTODON_S3_SYNC_DOCKER=1: read private/config.docker.ini when it exists (the original
+# tool's Docker config file), else private/config.ini; the first log line names the file.
 ENV NODE_ENV=production \
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true \
+    MASTODON_S3_SYNC_DOCKER=1
 WORKDIR /app
 COPY --from=build /app /app
 # Runs as the unprivileged node user; ./private is mounted read-only at /app/private.

@@ -4,9 +4,10 @@
  */
 import {
   type ConfigFile,
+  chooseConfigPath,
+  DOCKER_ENV,
   getField,
   readConfigFile,
-  resolveConfigPath,
   secretValues,
   unknownSections,
 } from '../config/load.ts';
@@ -26,12 +27,15 @@ export interface CommandContext {
 }
 
 export function loadContext(options: GlobalOptions): CommandContext {
-  const file = readConfigFile(resolveConfigPath(options.config));
+  const choice = chooseConfigPath(options.config);
+  const file = readConfigFile(choice.path);
   const secrets = secretValues(file);
   const level =
     options.logLevel ?? (file.sections.has(CELERY.name) ? getField(file, CELERY, 'log_level') : 'info');
   const format: LogFormat = options.logFormat === 'json' ? 'json' : 'text';
   const log = createLogger({ level, format, secrets });
+  // In Docker the file is picked by what exists in the mounted private/: say which one.
+  if (process.env[DOCKER_ENV] === '1') log.info(`config: ${file.displayPath} (${choice.reason})`);
   for (const name of unknownSections(file))
     log.warn(`${file.displayPath}: unknown section [${name}] ignored`);
   return { file, log, redact: makeRedactor(secrets) };

@@ -2,7 +2,7 @@
  * Finding, reading and validating the config file. `loadConfig()` returns a value that is
  * passed to constructors; no other module reads files, env or argv for configuration.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import type { Field } from './fields.ts';
@@ -19,14 +19,40 @@ export interface ConfigFile {
   sections: IniSections;
 }
 
+/** Set in the Docker image: the original tool's containers read `private/config.docker.ini`. */
+export const DOCKER_ENV = 'MASTODON_S3_SYNC_DOCKER';
+export const DOCKER_CONFIG_NAME = 'config.docker.ini';
+
+export interface ConfigChoice {
+  path: string;
+  /** Why this file: for the first log line in Docker, where the choice is not obvious. */
+  reason: string;
+}
+
 /**
  * The config path: `--config FILE`, else env CONFIG_FILE (a path), else
- * `private/$CONFIG_FILE_NAME` (the original tool's variable), else `private/config.ini`.
+ * `private/$CONFIG_FILE_NAME` (the original tool's variable), else — in Docker, as the
+ * original tool's compose file did — `private/config.docker.ini` when it exists, else
+ * `private/config.ini`.
  */
+export function chooseConfigPath(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  exists: (path: string) => boolean = existsSync,
+): ConfigChoice {
+  if (flag) return { path: flag, reason: '--config' };
+  if (env['CONFIG_FILE']) return { path: env['CONFIG_FILE'], reason: 'CONFIG_FILE' };
+  if (env['CONFIG_FILE_NAME'])
+    return { path: join('private', env['CONFIG_FILE_NAME']), reason: 'CONFIG_FILE_NAME' };
+  const dockerPath = join('private', DOCKER_CONFIG_NAME);
+  if (env[DOCKER_ENV] === '1' && exists(dockerPath))
+    return { path: dockerPath, reason: `Docker: ${DOCKER_CONFIG_NAME} exists` };
+  const reason = env[DOCKER_ENV] === '1' ? `Docker: no ${DOCKER_CONFIG_NAME}` : 'default';
+  return { path: join('private', 'config.ini'), reason };
+}
+
 export function resolveConfigPath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  if (flag) return flag;
-  if (env['CONFIG_FILE']) return env['CONFIG_FILE'];
-  return join('private', env['CONFIG_FILE_NAME'] || 'config.ini');
+  return chooseConfigPath(flag, env).path;
 }
 
 export function readConfigFile(displayPath: string, cwd = process.cwd()): ConfigFile {

@@ -7,7 +7,8 @@ import type { Field } from './fields.ts';
 import { SECTIONS } from './schema.ts';
 
 const HEADER = `; mastodon-s3-sync configuration.
-; Copy to private/config.ini (or point --config / CONFIG_FILE / CONFIG_FILE_NAME at a copy).
+; Copy to private/config.ini (in Docker: private/config.docker.ini, read first when present),
+; or point --config / CONFIG_FILE / CONFIG_FILE_NAME at a copy.
 ; The original mastodon-s3-sync-tool's config.ini works unchanged: its keys keep their meaning,
 ; and every other key below is optional with the default shown.
 ; Values are taken verbatim (no quotes, no inline comments), as Python's configparser does;

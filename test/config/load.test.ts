@@ -7,6 +7,7 @@ import { databaseConfig } from '../../src/config/database.ts';
 import { parseIni } from '../../src/config/ini-file.ts';
 import {
   type ConfigFile,
+  chooseConfigPath,
   getField,
   getSection,
   readConfigFile,
@@ -79,6 +80,31 @@ describe('config path resolution', () => {
     assert.equal(resolveConfigPath(undefined, { CONFIG_FILE: 'y.ini', CONFIG_FILE_NAME: 'z.ini' }), 'y.ini');
     assert.equal(resolveConfigPath(undefined, { CONFIG_FILE_NAME: 'z.ini' }), join('private', 'z.ini'));
     assert.equal(resolveConfigPath(undefined, {}), join('private', 'config.ini'));
+  });
+  test("in Docker, private/config.docker.ini when it exists (the original tool's file), else config.ini", () => {
+    const docker = { MASTODON_S3_SYNC_DOCKER: '1' };
+    const has = (names: string[]) => (path: string) => names.includes(path);
+    const dockerIni = join('private', 'config.docker.ini');
+    assert.deepEqual(chooseConfigPath(undefined, docker, has([dockerIni])), {
+      path: dockerIni,
+      reason: 'Docker: config.docker.ini exists',
+    });
+    assert.deepEqual(chooseConfigPath(undefined, docker, has([])), {
+      path: join('private', 'config.ini'),
+      reason: 'Docker: no config.docker.ini',
+    });
+    // Outside Docker the original tool read config.ini too: a config.docker.ini changes nothing.
+    assert.equal(chooseConfigPath(undefined, {}, has([dockerIni])).path, join('private', 'config.ini'));
+    // An explicit choice wins, in Docker as anywhere; compose's empty CONFIG_FILE_NAME is unset.
+    assert.equal(
+      chooseConfigPath(undefined, { ...docker, CONFIG_FILE_NAME: 'x.ini' }, has([dockerIni])).path,
+      join('private', 'x.ini'),
+    );
+    assert.equal(
+      chooseConfigPath(undefined, { ...docker, CONFIG_FILE_NAME: '' }, has([dockerIni])).path,
+      dockerIni,
+    );
+    assert.equal(chooseConfigPath('mine.ini', docker, has([dockerIni])).path, 'mine.ini');
   });
   test('a missing file names the path and how to create it', () => {
     const message = configError(() => readConfigFile('/nonexistent/dir/config.ini'));
