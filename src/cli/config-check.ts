@@ -1,13 +1,48 @@
 /** `config check`: validate every section and print what was understood, secrets hidden. */
 import type { Writable } from 'node:stream';
-import { databaseConfig } from '../config/database.ts';
+import { type DatabaseConfig, databaseConfig } from '../config/database.ts';
 import type { Field } from '../config/fields.ts';
 import { getSection } from '../config/load.ts';
-import { SECTIONS } from '../config/schema.ts';
+import { DATABASE, SECTIONS } from '../config/schema.ts';
+import { MastodonDatabase } from '../db/database.ts';
+import { detectVersion } from '../mastodon/versions.ts';
 import type { CommandContext } from './context.ts';
 import { writeChunk } from './output.ts';
 
-export async function runConfigCheck(ctx: CommandContext, out: Writable): Promise<number> {
+/** At most this long to reach the database for its version: `config check` is a quick look. */
+const VERSION_PROBE_TIMEOUT_MS = 5000;
+
+/**
+ * The Mastodon version of the configured database, as one summary line; a database that
+ * cannot be reached does not make the config invalid (a warning says why).
+ */
+async function mastodonVersionLine(ctx: CommandContext): Promise<string> {
+  let config: DatabaseConfig;
+  try {
+    config = databaseConfig(ctx.file);
+  } catch {
+    return ''; // reported above as a warning
+  }
+  const probe = { ...config, connectTimeoutMs: Math.min(config.connectTimeoutMs, VERSION_PROBE_TIMEOUT_MS) };
+  let db: MastodonDatabase | null = null;
+  try {
+    db = await MastodonDatabase.open(probe, ctx.log);
+    const version = detectVersion(await db.schemaVersion());
+    if (version.warning) ctx.log.warn(version.warning);
+    return `\nMastodon ${version.range} (schema version ${version.schemaVersion ?? 'unknown'}) at ${db.target}\n`;
+  } catch (error) {
+    ctx.log.warn(`database not reached, Mastodon version not checked: ${(error as Error).message}`);
+    return '';
+  } finally {
+    await db?.close();
+  }
+}
+
+export async function runConfigCheck(
+  ctx: CommandContext,
+  out: Writable,
+  options: { database?: boolean } = {},
+): Promise<number> {
   let text = `${ctx.file.displayPath}: OK\n`;
   for (const def of SECTIONS) {
     const present = ctx.file.sections.has(def.name);
@@ -39,6 +74,8 @@ export async function runConfigCheck(ctx: CommandContext, out: Writable): Promis
       );
     }
   }
+  if (options.database !== false && ctx.file.sections.has(DATABASE.name))
+    text += ctx.redact(await mastodonVersionLine(ctx));
   await writeChunk(out, text); // values were redacted one by one above
   return 0;
 }

@@ -359,9 +359,10 @@ function buildProgram(running: Running): Command {
     .command('config')
     .description('Check the config file: every section is validated and a summary printed (secrets hidden).')
     .argument('[action]', 'check', 'check')
-    .action(async (action: string) => {
+    .option('--no-database', 'do not connect to [pg.database] to tell the Mastodon version')
+    .action(async (action: string, options: { database?: boolean }) => {
       if (action !== 'check') throw new UserError(`unknown config action "${action}" (known: check)`, 2);
-      await execute(running, async () => runConfigCheck(loadContext(globals()), process.stdout));
+      await execute(running, async () => runConfigCheck(loadContext(globals()), process.stdout, options));
     });
 
   return program;

@@ -3,6 +3,7 @@ import type { DatabaseConfig } from '../config/database.ts';
 import { MastodonDatabase } from '../db/database.ts';
 import type { ReadOptions } from '../db/reader.ts';
 import type { TableName } from '../mastodon/types.ts';
+import { detectVersion, type MastodonVersion } from '../mastodon/versions.ts';
 import { parseTypes, presentTables } from '../run/tables.ts';
 import type { Cleanup, CommandContext } from './context.ts';
 
@@ -18,6 +19,8 @@ export interface OpenedDatabase {
   columns: Map<TableName, Set<string>>;
   tables: TableName[];
   read: ReadOptions;
+  /** Which Mastodon version wrote the database, and its rules (for the catalog). */
+  mastodon: MastodonVersion;
 }
 
 /** Opens the database (closed by `cleanup`), introspects it and resolves the TYPE arguments. */
@@ -34,15 +37,26 @@ export async function openDatabase(
   const columns = await db.introspect();
   const where = `${db.target} (schema ${config.schema})`;
   const tables = presentTables(requested, columns, ctx.log, types.length > 0, where);
-  ctx.log.debug({ target: db.target, schemaVersion: await db.schemaVersion(), tables }, 'reading');
+  const mastodon = detectVersion(await db.schemaVersion());
+  ctx.log.debug(
+    { target: db.target, schemaVersion: mastodon.schemaVersion, mastodon: mastodon.range, tables },
+    'reading',
+  );
+  if (mastodon.warning) ctx.log.warn(mastodon.warning);
 
   const read: ReadOptions = { batchSize: flags.batchSize ?? config.batchSize };
   // Media of suspended accounts are private at Mastodon: the reader tells the catalog.
   const accounts = columns.get('accounts');
   if (accounts?.has('suspended_at')) read.suspendedColumn = 'suspended_at';
   else if (accounts?.has('suspended')) read.suspendedColumn = 'suspended';
+  // Media of discarded statuses (removed reported or preserved posts) are private too.
+  if (
+    columns.get('media_attachments')?.has('status_id') &&
+    (await db.columnsOf('statuses')).has('deleted_at')
+  )
+    read.statusDiscarded = true;
   if (flags.limit !== undefined) read.limit = flags.limit;
   if (flags.offset !== undefined) read.offset = flags.offset;
   if (flags.sinceId !== undefined) read.sinceId = flags.sinceId;
-  return { db, columns, tables, read };
+  return { db, columns, tables, read, mastodon };
 }

@@ -37,14 +37,24 @@ export async function runOrphansCommand(
   });
   cleanup.add(() => source.close());
   await checkStore(source, `source ${source.description}`, false);
-  const { db, columns, tables, read } = await openDatabase(ctx, databaseConfig(ctx.file), types, {}, cleanup);
+  const { db, columns, tables, read, mastodon } = await openDatabase(
+    ctx,
+    databaseConfig(ctx.file),
+    types,
+    {},
+    cleanup,
+  );
 
   const scans: PrefixScan[] = [];
   let listRequests = 0;
   for (const table of tables) {
     const referenced = new KeySet();
     const tableColumns = columns.get(table)!;
-    for await (const batch of enumerateKeys(db, table, tableColumns, read, { keyPrefix: '', acl: null })) {
+    for await (const batch of enumerateKeys(db, table, tableColumns, read, {
+      keyPrefix: '',
+      acl: null,
+      rules: mastodon.rules,
+    })) {
       for (const item of batch.keys) {
         referenced.add(item.key);
         // The old place of a key is where sync would take it from: not an orphan.

@@ -114,7 +114,10 @@ function uploadShape(ctx: CommandContext): UploadShape {
 }
 
 /** The key prefix and ACL Mastodon uses: [s3.source] key_prefix (S3 only), [s3.destination] acl. */
-export function catalogOptionsFrom(ctx: CommandContext, keyPrefixFlag: string | undefined): CatalogOptions {
+export function catalogOptionsFrom(
+  ctx: CommandContext,
+  keyPrefixFlag: string | undefined,
+): Omit<CatalogOptions, 'rules'> {
   const { file } = ctx;
   const sourceIsS3 = !file.sections.has(SOURCE.name) || getField(file, SOURCE, 'type') === 's3';
   const keyPrefix = keyPrefixFlag ?? (sourceIsS3 ? getField(file, SOURCE, 'key_prefix') : '');
@@ -172,7 +175,7 @@ export async function runPlan(
 ): Promise<number> {
   const catalog = catalogOptionsFrom(ctx, options.keyPrefix);
   parseTypes(types); // usage errors before connecting
-  const { db, columns, tables, read } = await openDatabase(
+  const { db, columns, tables, read, mastodon } = await openDatabase(
     ctx,
     databaseConfig(ctx.file),
     types,
@@ -186,7 +189,10 @@ export async function runPlan(
   for (const table of tables) {
     const summary: TableSummary = { rows: 0, keys: 0, knownBytes: 0, localKeys: 0, remoteKeys: 0 };
     summaries.set(table, summary);
-    for await (const batch of enumerateKeys(db, table, columns.get(table)!, read, catalog)) {
+    for await (const batch of enumerateKeys(db, table, columns.get(table)!, read, {
+      ...catalog,
+      rules: mastodon.rules,
+    })) {
       addToSummary(summary, batch.keys, batch.rows);
       if (options.format === 'summary') addToPreflight(preflight, table, batch.keys, shape);
       if (options.format !== 'summary') await writeChunk(out, formatKeys(batch.keys, options.format));
@@ -194,7 +200,8 @@ export async function runPlan(
     ctx.log.debug({ table, rows: summary.rows, keys: summary.keys }, 'listed');
   }
   if (options.format === 'summary') {
-    await writeChunk(out, renderSummary(summaries) + renderPreflight(preflight));
+    const version = `Mastodon ${mastodon.range} (schema version ${mastodon.schemaVersion ?? 'unknown'})\n\n`;
+    await writeChunk(out, version + renderSummary(summaries) + renderPreflight(preflight));
   }
   return 0;
 }

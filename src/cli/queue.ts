@@ -107,7 +107,7 @@ export async function runJobsCommand(
   }
   // Keys are logical (each store applies its own key_prefix); [s3.destination] decides the ACL.
   const acl = storeConfig(ctx.file, 'destination').acl;
-  const { db, columns, tables, read } = await openDatabase(
+  const { db, columns, tables, read, mastodon } = await openDatabase(
     ctx,
     databaseConfig(ctx.file),
     types,
@@ -120,7 +120,7 @@ export async function runJobsCommand(
   }
   const summaries = await enqueueTables(
     { db, queues: env.queues, progress: env.progress, log: ctx.log, stop: interrupts.stop.signal },
-    { tables, columns, read, catalog: { keyPrefix: '', acl }, queue: env.settings },
+    { tables, columns, read, catalog: { keyPrefix: '', acl, rules: mastodon.rules }, queue: env.settings },
   );
   if (options.json) {
     await writeChunk(process.stdout, `${JSON.stringify({ tables: summaries })}\n`);

@@ -77,7 +77,7 @@ export async function runSyncCommand(
   const dbConfig = databaseConfig(ctx.file);
   const { source, dest, destConfig, settings } = await openCopySetup(ctx, options, cleanup);
 
-  const { db, columns, tables, read } = await openDatabase(ctx, dbConfig, types, options, cleanup);
+  const { db, columns, tables, read, mastodon } = await openDatabase(ctx, dbConfig, types, options, cleanup);
 
   const changedSince = resolveSince(since, tables, state);
   const report = options.report ? new ReportWriter(options.report, ctx.redact) : null;
@@ -117,7 +117,7 @@ export async function runSyncCommand(
         tables,
         columns,
         read,
-        catalog: { keyPrefix: '', acl: destConfig.acl },
+        catalog: { keyPrefix: '', acl: destConfig.acl, rules: mastodon.rules },
         passes: scopePasses(options),
         ...(changedSince ? { changedSince } : {}),
       },

@@ -98,7 +98,7 @@ export async function runVerifyCommand(
     { ...options, dryRun: true },
     cleanup,
   );
-  const { db, columns, tables, read } = await openDatabase(
+  const { db, columns, tables, read, mastodon } = await openDatabase(
     ctx,
     databaseConfig(ctx.file),
     types,
@@ -116,6 +116,7 @@ export async function runVerifyCommand(
     {
       checksum: Boolean(options.checksum),
       publicUrl,
+      publicKeyPrefix: destConfig.type === 's3' ? destConfig.keyPrefix : '',
       cacheControl: destConfig.cacheControl,
       concurrency: settings.concurrency,
     },
@@ -158,6 +159,7 @@ export async function runVerifyCommand(
       for await (const batch of enumerateKeys(db, table, columns.get(table)!, read, {
         keyPrefix: '',
         acl: destConfig.acl,
+        rules: mastodon.rules,
       })) {
         const inPlace = await verifier.checkListed(batch.keys.filter(pass.keep), counters, problems);
         if (sample) for (const item of inPlace) sample.add(item);

@@ -150,6 +150,12 @@ export class MastodonDatabase {
     return tables;
   }
 
+  /** The columns of one other table (empty when it does not exist): `statuses` decides media ACLs. */
+  async columnsOf(table: string): Promise<Set<string>> {
+    const rows = await this.query<{ column_name: string }>(INTROSPECT_COLUMNS, [this.config.schema, [table]]);
+    return new Set(rows.map((r) => r.column_name));
+  }
+
   /** The newest migration applied (e.g. '20260611150940'), or null when unknown. */
   async schemaVersion(): Promise<string | null> {
     try {

@@ -20,6 +20,8 @@ export interface ReadOptions {
   changedSince?: Date;
   /** The accounts column that says an account is suspended, when the database has one. */
   suspendedColumn?: 'suspended_at' | 'suspended';
+  /** The database has `statuses.deleted_at`: tell the catalog which media's status is discarded. */
+  statusDiscarded?: boolean;
 }
 
 /** Tables whose ids are snowflakes (time << 16) since the Mastodon version noted. */
@@ -38,6 +40,7 @@ function utcTimestamp(at: Date): string {
 function keysetExtras(table: TableName, existing: ReadonlySet<string>, options: ReadOptions): KeysetExtras {
   const extras: KeysetExtras = {};
   if (options.suspendedColumn && existing.has('account_id')) extras.suspendedColumn = options.suspendedColumn;
+  if (options.statusDiscarded && existing.has('status_id')) extras.statusDiscarded = true;
   if (options.changedSince) {
     extras.changedSince = {
       updatedAtColumns: TABLES[table].attachments

@@ -2,7 +2,7 @@
  * Every Mastodon attachment as data (spec §2, §5): one entry per table, one generic function
  * in catalog.ts. Adding a table is a row here, not a new file.
  */
-import type { Row, TableName } from './types.ts';
+import type { MastodonRules, Row, TableName } from './types.ts';
 
 /** A non-original style: its name and, when it converts, the output format (extension). */
 export interface StyleDef {
@@ -36,8 +36,8 @@ interface AttachmentSpec {
    * Media thumbnails use the media row's `remote_url`, not `thumbnail_remote_url`.
    */
   isLocal?: (row: Row) => boolean;
-  /** The styles besides `original`, evaluated on the current row. */
-  styles: (row: Row) => readonly StyleDef[];
+  /** The styles besides `original`, evaluated on the current row (by the version's rules). */
+  styles: (row: Row, rules: MastodonRules) => readonly StyleDef[];
   /** The `original` style's output format where it differs from the stored name (content type only). */
   originalFormat?: (row: Row) => string | undefined;
 }
@@ -53,7 +53,7 @@ interface TableSpec {
   extraColumns: readonly string[];
   /** Whether a row is a cache of remote content (Mastodon can re-fetch it). */
   isRemote: (row: Row) => boolean;
-  /** Mastodon writes these objects private whatever S3_PERMISSION says (backups, §6). */
+  /** Mastodon writes these objects private whatever S3_PERMISSION says (backups from 4.1.1, §6). */
   alwaysPrivate?: boolean;
 }
 
@@ -71,10 +71,13 @@ const MEDIA_STYLE_SETS: ReadonlyArray<[readonly string[], readonly StyleDef[]]> 
   [['video/mp4', 'video/ogg'], SMALL_PNG], // VIDEO_STYLES
 ];
 
-function mediaFileStyles(row: Row): readonly StyleDef[] {
+function mediaFileStyles(row: Row, rules: MastodonRules): readonly StyleDef[] {
   const contentType = row['file_content_type'];
+  if (typeof contentType !== 'string') return NONE;
+  // 4.0–4.1 accepted AVIF but converted only HEIC/HEIF: an AVIF `small` under its own name (§8.2).
+  if (contentType === 'image/avif' && !rules.avifSmallIsJpeg) return SMALL_SAME;
   for (const [types, styles] of MEDIA_STYLE_SETS) {
-    if (typeof contentType === 'string' && types.includes(contentType)) return styles;
+    if (types.includes(contentType)) return styles;
   }
   return NONE; // AUDIO_STYLES: original only (audio, NULL, unknown)
 }

@@ -48,13 +48,20 @@ function contentTypeOfOriginal(row: Row, attachment: AttachmentDef, fileName: st
 }
 
 /**
- * The ACL Mastodon gives a row's objects (§6): none when S3_PERMISSION is empty; private for
- * backups, and for the media of a suspended account (Mastodon privatizes them on suspension:
- * the reader adds `account_suspended` to media rows); else the configured one.
+ * The ACL Mastodon gives a row's objects (§6): none when S3_PERMISSION is empty; else private
+ * - for backups (from Mastodon 4.1.1; before, they got the default ACL: `rules`),
+ * - for the media of a suspended account (SuspendAccountService privatizes them; the reader
+ *   adds `account_suspended` to media rows),
+ * - for the media of a discarded status (RemoveStatusService keeps a removed reported or
+ *   preserved post discarded and privatizes its media; on older versions Mastodon never shows
+ *   a discarded status' media, so private is right there too; the reader adds
+ *   `status_discarded`);
+ * else the configured one.
  */
-function aclFor(def: TableDef, row: Row, options: CatalogOptions): string | null {
+export function aclFor(def: TableDef, row: Row, options: CatalogOptions): string | null {
   if (options.acl === null) return null; // S3_PERMISSION='' sends no ACL, backups included
-  if (def.alwaysPrivate || row['account_suspended'] === true) return 'private';
+  if (def.alwaysPrivate && options.rules.backupsPrivate) return 'private';
+  if (row['account_suspended'] === true || row['status_discarded'] === true) return 'private';
   return options.acl;
 }
 
@@ -89,7 +96,7 @@ function keysForAttachment(
       acl,
     },
   ];
-  for (const style of attachment.styles(row)) {
+  for (const style of attachment.styles(row, options.rules)) {
     const name = styleFilename(fileName, style.name, style.format);
     // A style without a format keeps the original's format, hence its type.
     const contentType =
@@ -120,11 +127,12 @@ export function keysForRow(table: TableName, row: Row, options: Partial<CatalogO
   const id = String(row['id'] ?? '');
   if (!POSITIVE_ID.test(id)) return [];
   const resolved: CatalogOptions =
-    options.keyPrefix !== undefined && options.acl !== undefined
+    options.keyPrefix !== undefined && options.acl !== undefined && options.rules !== undefined
       ? (options as CatalogOptions)
       : {
           keyPrefix: options.keyPrefix ?? DEFAULT_CATALOG_OPTIONS.keyPrefix,
           acl: options.acl === undefined ? DEFAULT_CATALOG_OPTIONS.acl : options.acl,
+          rules: options.rules ?? DEFAULT_CATALOG_OPTIONS.rules,
         };
   const partition = idPartition(id);
   const keys: CatalogKey[] = [];

@@ -41,11 +41,30 @@ export interface CatalogKey {
   acl: string | null;
 }
 
+/**
+ * The rules that changed between Mastodon versions (see versions.ts for how the database's
+ * version is told). The newest version's rules are the default.
+ */
+export interface MastodonRules {
+  /** Backups are written private (4.1.1 and later); before, with the default ACL (§6). */
+  backupsPrivate: boolean;
+  /** AVIF media get a JPEG `small` (4.2.0 and later); on 4.0–4.1 an AVIF one (§8.2). */
+  avifSmallIsJpeg: boolean;
+}
+
+export const NEWEST_RULES: MastodonRules = Object.freeze({ backupsPrivate: true, avifSmallIsJpeg: true });
+
 export interface CatalogOptions {
   /** Mastodon's S3_KEY_PREFIX ('' for none). Only meaningful for S3 stores. */
   keyPrefix: string;
   /** The configured ACL (Mastodon's S3_PERMISSION): 'public-read' by default, null for none. */
   acl: string | null;
+  /** The rules of the Mastodon version that wrote the database. */
+  rules: MastodonRules;
 }
 
-export const DEFAULT_CATALOG_OPTIONS: CatalogOptions = { keyPrefix: '', acl: 'public-read' };
+export const DEFAULT_CATALOG_OPTIONS: CatalogOptions = {
+  keyPrefix: '',
+  acl: 'public-read',
+  rules: NEWEST_RULES,
+};

@@ -58,7 +58,9 @@ export function renderRunbook(input: RunbookInput): string {
       ? envForS3(destination, input.aliasHost)
       : [
           'S3_ENABLED=false',
-          `PAPERCLIP_ROOT_PATH=${destination.path.replace(/\/system\/?$/, '')}   # the directory that holds system/`,
+          // Mastodon's root is the system directory itself (config/initializers/paperclip.rb:
+          // default Rails.root/public/system, keys appended below it).
+          `PAPERCLIP_ROOT_PATH=${destination.path.replace(/\/+$/, '')}   # holds media_attachments/, accounts/, …`,
         ];
   const oldUrls =
     source.type === 'filesystem'

@@ -8,6 +8,7 @@
  * public objects answer 200 with the right Cache-Control and private ones (backups, media of
  * suspended accounts) are refused.
  */
+import { applyKeyPrefix } from '../mastodon/paperclip.ts';
 import type { CatalogKey } from '../mastodon/types.ts';
 import type { ObjectInfo, ObjectStore } from '../storage/types.ts';
 import { md5FromEtag } from '../transfer/decide.ts';
@@ -59,6 +60,11 @@ export interface VerifySettings {
   checksum: boolean;
   /** Base URL objects are served from publicly (no trailing slash), or null. */
   publicUrl: string | null;
+  /**
+   * The destination's key prefix (Mastodon's S3_KEY_PREFIX): Mastodon's URLs keep it
+   * (`s3_prefixes_in_alias` is 0), so the public URL of a key is base/prefix/key.
+   */
+  publicKeyPrefix?: string;
   /** The Cache-Control objects should carry (checked on public responses). */
   cacheControl: string;
   concurrency: number;
@@ -70,9 +76,13 @@ function isGeneric(contentType: string | undefined | null): boolean {
   return GENERIC_TYPES.has((contentType ?? '').split(';')[0]!.trim().toLowerCase());
 }
 
-/** A key as a URL path: each segment percent-encoded, slashes kept. */
-export function publicUrlOf(base: string, key: string): string {
-  return `${base.replace(/\/+$/, '')}/${key.split('/').map(encodeURIComponent).join('/')}`;
+/**
+ * A key as a URL path: each segment percent-encoded, slashes kept. `keyPrefix`: the store's
+ * S3_KEY_PREFIX, which Mastodon's public URLs keep.
+ */
+export function publicUrlOf(base: string, key: string, keyPrefix = ''): string {
+  const path = applyKeyPrefix(keyPrefix, key);
+  return `${base.replace(/\/+$/, '')}/${path.split('/').map(encodeURIComponent).join('/')}`;
 }
 
 /** Compares what the listings say; returns the problem, or null when the key is in place. */
@@ -185,7 +195,7 @@ export class Verifier {
   }
 
   private async checkPublic(item: CatalogKey, isPublic: boolean): Promise<VerifyProblem | null> {
-    const url = publicUrlOf(this.settings.publicUrl!, item.key);
+    const url = publicUrlOf(this.settings.publicUrl!, item.key, this.settings.publicKeyPrefix);
     this.onRequest('public');
     let response: Response;
     try {

@@ -22,6 +22,19 @@ describe('keyset query', () => {
       /JOIN/,
     );
   });
+  it('media of discarded statuses: a left join on statuses, a missing status counts as discarded', () => {
+    const sql = keysetQuery('public', 'media_attachments', ['id'], {
+      suspendedColumn: 'suspended_at',
+      statusDiscarded: true,
+    });
+    assert.match(
+      sql,
+      /\(t\.status_id IS NOT NULL AND \(s\.id IS NULL OR s\.deleted_at IS NOT NULL\)\) AS status_discarded/,
+    );
+    assert.match(sql, /LEFT JOIN "public"\."statuses" AS s ON s\.id = t\.status_id/);
+    assert.match(sql, /LEFT JOIN "public"\."accounts" AS a/);
+    assert.doesNotMatch(keysetQuery('public', 'accounts', ['id'], { statusDiscarded: true }), /JOIN/);
+  });
   it('delta: any *_updated_at at or after $3, or a snowflake id at or above $4', () => {
     const sql = keysetQuery('public', 'media_attachments', ['id'], {
       changedSince: { updatedAtColumns: ['file_updated_at', 'thumbnail_updated_at'], snowflake: true },

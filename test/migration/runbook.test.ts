@@ -78,6 +78,17 @@ describe('runbook', () => {
     assert.match(text, /S3_KEY_PREFIX=masto/);
     assert.match(text, /S3_PERMISSION=private/);
   });
+  it("S3 → filesystem: PAPERCLIP_ROOT_PATH is the directory holding the keys (Mastodon's root is public/system itself)", () => {
+    const text = renderRunbook({
+      source: s3('https://s3.old.example'),
+      destination: { ...local, role: 'destination', section: 's3.destination' } as StoreConfig,
+      configPath: 'c.ini',
+    });
+    // config/initializers/paperclip.rb: path = PAPERCLIP_ROOT_PATH (default Rails.root/public/system)
+    // + /:class/:attachment/… — so the key media_attachments/files/… lives directly below it.
+    assert.match(text, /^\s*PAPERCLIP_ROOT_PATH=\/home\/mastodon\/live\/public\/system(\s|$)/m);
+    assert.match(text, /S3_ENABLED=false/);
+  });
   it('providers are recognised by host', () => {
     assert.equal(providerOf('https://acc.r2.cloudflarestorage.com').name, 'Cloudflare R2');
     assert.equal(providerOf('https://s3.eu-central-1.wasabisys.com').name, 'Wasabi');

@@ -145,6 +145,14 @@ describe('verify comparisons', () => {
       'https://files.example.com/a%20b/c%23d/%C3%A9.png',
     );
   });
+  it("public URLs keep the destination's key prefix, as Mastodon's do (s3_prefixes_in_alias 0)", () => {
+    const key = 'media_attachments/files/000/000/001/original/a.png';
+    assert.equal(
+      publicUrlOf('https://files.example.com', key, 'masto/live'),
+      `https://files.example.com/masto/live/${key}`,
+    );
+    assert.equal(publicUrlOf('https://files.example.com', key, ''), `https://files.example.com/${key}`);
+  });
   it('reservoir keeps at most N, uniformly', () => {
     const r = new Reservoir<number>(10, () => 0.999);
     for (let i = 0; i < 100; i++) r.add(i);

@@ -15,6 +15,13 @@ export interface KeysetExtras {
    */
   suspendedColumn?: 'suspended_at' | 'suspended';
   /**
+   * media_attachments: also select whether the media's status is discarded
+   * (`status_discarded`): `statuses.deleted_at` set, as RemoveStatusService leaves a removed
+   * reported or preserved post while making its media private. A status_id whose status row
+   * is missing counts as discarded (unsure means private).
+   */
+  statusDiscarded?: boolean;
+  /**
    * Delta sync: only rows changed since $3 (a UTC timestamp): any of these `*_updated_at`
    * columns at or after it, or (snowflake-id tables) an id at or above $4.
    */
@@ -42,6 +49,12 @@ export function keysetQuery(
         : 'coalesce(a.suspended, false)';
     selected.push(`(${flag}) AS account_suspended`);
     join = ` LEFT JOIN ${quoteIdent(schema)}."accounts" AS a ON a.id = t.account_id`;
+  }
+  if (extras.statusDiscarded && table === 'media_attachments') {
+    selected.push(
+      '(t.status_id IS NOT NULL AND (s.id IS NULL OR s.deleted_at IS NOT NULL)) AS status_discarded',
+    );
+    join += ` LEFT JOIN ${quoteIdent(schema)}."statuses" AS s ON s.id = t.status_id`;
   }
   const where = ['t.id > $1'];
   if (extras.changedSince) where.push(changedSinceCondition(extras.changedSince));
