@@ -16,6 +16,8 @@ export interface RecordedRequest {
 export interface Proxy {
   endpoint: string;
   requests: RecordedRequest[];
+  /** The canned ACL an object (`/bucket/key`) has through this proxy (enforceAcl), if written here. */
+  aclOf(path: string): string | undefined;
   reset(): void;
   stop(): Promise<void>;
 }
@@ -34,6 +36,13 @@ export interface ProxyOptions {
    */
   enforceAcl?: boolean;
   /**
+   * With enforceAcl: answer GetObjectAcl and PutObjectAcl here, from the remembered ACLs
+   * (s3rver's GET ?acl is a stub and PUT ?acl is not implemented).
+   */
+  answerAcl?: boolean;
+  /** Refuse CopyObject (403 AccessDenied), as a key without s3:GetObject on its own bucket gets. */
+  refuseCopy?: boolean;
+  /**
    * Forward a request only once its whole body arrived, as S3 commits an object only when all
    * of it was received (s3rver writes into the final file as bytes arrive, and keeps what an
    * aborted upload sent).
@@ -51,6 +60,60 @@ function isAnonymous(req: import('node:http').IncomingMessage): boolean {
   return req.headers.authorization === undefined && !(req.url ?? '').includes('X-Amz-Signature=');
 }
 
+const GRANT_XML: Readonly<Record<string, string>> = {
+  'public-read': 'http://acs.amazonaws.com/groups/global/AllUsers|READ',
+  'public-read-write': 'http://acs.amazonaws.com/groups/global/AllUsers|WRITE',
+  'authenticated-read': 'http://acs.amazonaws.com/groups/global/AuthenticatedUsers|READ',
+};
+
+/** GetObjectAcl / PutObjectAcl as S3 answers them, for objects whose ACL this proxy knows. */
+function answerAclRequest(
+  req: import('node:http').IncomingMessage,
+  res: import('node:http').ServerResponse,
+  path: string,
+  acls: Map<string, string>,
+  requests: RecordedRequest[] | null,
+): void {
+  const known = acls.get(path);
+  const entry: RecordedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers };
+  requests?.push(entry);
+  req.resume();
+  const reply = (status: number, body: string) => {
+    entry.status = status;
+    res.writeHead(status, { 'content-type': 'application/xml' });
+    res.end(body);
+  };
+  if (known === undefined) {
+    reply(404, '<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code></Error>');
+    return;
+  }
+  if (req.method === 'PUT') {
+    const acl = req.headers['x-amz-acl'];
+    acls.set(path, typeof acl === 'string' ? acl : 'private');
+    reply(200, '');
+    return;
+  }
+  const owner = '<Owner><ID>owner</ID><DisplayName>owner</DisplayName></Owner>';
+  const ownerGrant =
+    '<Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>owner</ID></Grantee><Permission>FULL_CONTROL</Permission></Grant>';
+  const extra = GRANT_XML[known];
+  const groupGrants = extra
+    ? [
+        extra,
+        ...(known === 'public-read-write' ? ['http://acs.amazonaws.com/groups/global/AllUsers|READ'] : []),
+      ]
+        .map((g) => {
+          const [uri, permission] = g.split('|');
+          return `<Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="Group"><URI>${uri}</URI></Grantee><Permission>${permission}</Permission></Grant>`;
+        })
+        .join('')
+    : '';
+  reply(
+    200,
+    `<?xml version="1.0" encoding="UTF-8"?><AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${owner}<AccessControlList>${ownerGrant}${groupGrants}</AccessControlList></AccessControlPolicy>`,
+  );
+}
+
 export async function startProxy(options: ProxyOptions): Promise<Proxy & { count: () => number }> {
   const target = new URL(options.target);
   const requests: RecordedRequest[] = [];
@@ -58,8 +121,22 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy & { count
   const acls = new Map<string, string>();
   const server: Server = createServer((req, res) => {
     count++;
+    const url = req.url ?? '/';
+    if (options.refuseCopy && req.method === 'PUT' && req.headers['x-amz-copy-source'] !== undefined) {
+      if (options.record !== false)
+        requests.push({ method: 'PUT', path: url, headers: req.headers, status: 403 });
+      req.resume();
+      res.writeHead(403, { 'content-type': 'application/xml' });
+      res.end(
+        '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>',
+      );
+      return;
+    }
+    if (options.enforceAcl && options.answerAcl && /[?&]acl(=|&|$)/.test(url) && !isAnonymous(req)) {
+      answerAclRequest(req, res, objectPath(url), acls, options.record === false ? null : requests);
+      return;
+    }
     if (options.enforceAcl) {
-      const url = req.url ?? '/';
       const path = objectPath(url);
       const isObject = path.split('/').filter(Boolean).length >= 2;
       const acl = req.headers['x-amz-acl'];
@@ -123,6 +200,7 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy & { count
   return {
     endpoint: `http://127.0.0.1:${port}`,
     requests,
+    aclOf: (path: string) => acls.get(path),
     count: () => count,
     reset() {
       requests.length = 0;

@@ -13,6 +13,7 @@ import type { OrphansOptions } from './orphans.ts';
 import { guardBrokenPipe, OutputClosed } from './output.ts';
 import { type PlanFormat, runPlan } from './plan.ts';
 import type { JobsOptions, WorkerOptions } from './queue.ts';
+import type { RepairOptions } from './repair.ts';
 import type { Interrupts, SyncOptions } from './sync.ts';
 import type { VerifyOptions } from './verify.ts';
 
@@ -291,6 +292,31 @@ function buildProgram(running: Running): Command {
     .action(async (types: string[], options: VerifyOptions) => {
       await interruptible(async (ctx, interrupts) =>
         (await import('./verify.ts')).runVerifyCommand(ctx, types, options, running.cleanup, interrupts),
+      );
+    });
+
+  addReadOptions(
+    program
+      .command('repair')
+      .description(
+        'Fix Content-Type, Cache-Control and ACL of objects the destination already holds, in place, without downloading. ' +
+          'Cost per object: one LIST per up to 1,000 keys, one HEAD, one GetObjectAcl (none when [s3.destination] acl is empty), ' +
+          'and at most one write for a wrong object (CopyObject onto itself with REPLACE, or PutObjectAcl); none for a right one. ' +
+          'Missing objects are reported (run sync). Exit 1 when anything failed.',
+      )
+      .argument('[type...]', 'tables to repair (default: all present)'),
+  )
+    .option('--dry-run', 'check and report, change nothing')
+    .option('--concurrency <n>', 'objects at once (default as sync)', wholeNumber(1))
+    .option(
+      '--report <file>',
+      'one NDJSON line per object not already right: key, what was wrong, what was done',
+    )
+    .option('--json', 'the summary as one JSON object on stdout')
+    .option('--restart', 'ignore the progress an interrupted repair saved; check everything again')
+    .action(async (types: string[], options: RepairOptions) => {
+      await interruptible(async (ctx, interrupts) =>
+        (await import('./repair.ts')).runRepairCommand(ctx, types, options, running.cleanup, interrupts),
       );
     });
 

@@ -36,7 +36,7 @@ export interface VerifyOptions extends ReadFlags, ScopeFlags {
 }
 
 function problemCount(c: VerifyCounters): number {
-  return c.absent + c.size + c.md5 + c.contentType + c.public;
+  return c.absent + c.size + c.md5 + c.contentType + c.public + c.acl;
 }
 
 function parsePublicUrl(value: string | undefined): string | null {
@@ -66,6 +66,7 @@ function render(
     count(c.md5),
     count(c.contentType),
     count(c.public),
+    count(c.acl),
     count(c.missingAtSource),
   ];
   const rows = [...byTable].map(([t, c]) => line(t, c));
@@ -76,7 +77,10 @@ function render(
       ? `Content-Type${settings.publicUrl ? ' and public access' : ''} checked on a sample of ${count(totals.inspected)} keys`
       : `Content-Type${settings.publicUrl ? ' and public access' : ''} checked on every key in place (${count(totals.inspected)})`;
   return (
-    textTable(['table', 'keys', 'ok', 'absent', 'size', 'md5', 'type', 'public', 'not at source'], rows) +
+    textTable(
+      ['table', 'keys', 'ok', 'absent', 'size', 'md5', 'type', 'public', 'acl', 'not at source'],
+      rows,
+    ) +
     `${inspected}. ${problems === 0 ? 'Everything is in place.' : `${count(problems)} problem(s): see --report.`}\n`
   );
 }
@@ -109,7 +113,7 @@ export async function runVerifyCommand(
   if (report) cleanup.add(() => report.close());
 
   const signal = interrupts.abort.signal;
-  const requests = { list: 0, head: 0, public: 0 };
+  const requests = { list: 0, head: 0, public: 0, acl: 0 };
   const verifier = new Verifier(
     source,
     dest,

@@ -10,12 +10,13 @@
  */
 import { applyKeyPrefix } from '../mastodon/paperclip.ts';
 import type { CatalogKey } from '../mastodon/types.ts';
+import { type AccessClass, accessOfCannedAcl } from '../storage/acl.ts';
 import type { ObjectInfo, ObjectStore } from '../storage/types.ts';
 import { md5FromEtag } from '../transfer/decide.ts';
 import { type LookupContext, lookupKeys } from '../transfer/lookup.ts';
 import { Semaphore } from './semaphore.ts';
 
-export type VerifyProblemKind = 'absent' | 'size' | 'md5' | 'content-type' | 'public';
+export type VerifyProblemKind = 'absent' | 'size' | 'md5' | 'content-type' | 'public' | 'acl';
 
 export interface VerifyProblem {
   kind: VerifyProblemKind;
@@ -31,6 +32,8 @@ export interface VerifyCounters {
   md5: number;
   contentType: number;
   public: number;
+  /** The stored ACL gives other access than Mastodon means (GetObjectAcl; `repair` fixes it). */
+  acl: number;
   /** Not at the source either (nothing to compare with): reported, not a problem. */
   missingAtSource: number;
   /** Keys whose Content-Type (and public access) was asked per object. */
@@ -51,6 +54,7 @@ export function emptyVerifyCounters(): VerifyCounters {
     md5: 0,
     contentType: 0,
     public: 0,
+    acl: 0,
     missingAtSource: 0,
     inspected: 0,
   };
@@ -118,7 +122,7 @@ export class Verifier {
     private readonly dest: ObjectStore,
     private readonly settings: VerifySettings,
     private readonly lookup: LookupContext,
-    private readonly onRequest: (kind: 'head' | 'public') => void,
+    private readonly onRequest: (kind: 'head' | 'public' | 'acl') => void,
   ) {
     this.heads = new Semaphore(settings.concurrency);
   }
@@ -178,9 +182,23 @@ export class Verifier {
       if (problem || isPublic) return problem; // a public 200 already showed the Content-Type
     }
     this.onRequest('head');
+    // Where the store has ACLs and the config sends them, who may read it is checked too.
+    if (this.dest.metadataOf && item.acl !== null) {
+      this.onRequest('acl');
+      const stored = await this.lookup.retry(() => this.dest.metadataOf!(item.key, true, this.lookup.signal));
+      if (!stored) return { kind: 'absent', item, reason: 'not at the destination (HEAD)' };
+      return this.checkType(item, stored.contentType) ?? this.checkAcl(item, stored.access);
+    }
     const info = await this.lookup.retry(() => this.dest.head(item.key, this.lookup.signal));
     if (!info) return { kind: 'absent', item, reason: 'not at the destination (HEAD)' };
     return this.checkType(item, info.contentType);
+  }
+
+  private checkAcl(item: CatalogKey, access: AccessClass | undefined): VerifyProblem | null {
+    if (access === undefined || item.acl === null) return null;
+    const expected = accessOfCannedAcl(item.acl);
+    if (access === expected) return null;
+    return { kind: 'acl', item, reason: `ACL gives ${access}, expected ${expected} (run repair)` };
   }
 
   private checkType(item: CatalogKey, contentType: string | undefined | null): VerifyProblem | null {

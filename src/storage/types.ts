@@ -4,6 +4,7 @@
  * retries, prints or decides: it maps its backend's errors to StoreError kinds and returns.
  */
 import type { Readable } from 'node:stream';
+import type { AccessClass } from './acl.ts';
 
 export interface ObjectInfo {
   key: string;
@@ -12,6 +13,21 @@ export interface ObjectInfo {
   etag?: string;
   contentType?: string;
   cacheControl?: string;
+}
+
+export interface StoredMetadata {
+  size: number;
+  contentType?: string;
+  cacheControl?: string;
+  /** Present when asked for. */
+  access?: AccessClass;
+}
+
+export interface ReplacedMetadata {
+  contentType: string;
+  cacheControl: string;
+  /** Canned ACL, or null for no ACL header (providers without ACLs). */
+  acl: string | null;
 }
 
 export interface ListPage {
@@ -67,6 +83,19 @@ export interface ObjectStore {
    * key prefix included). Stores without multipart uploads do not implement it.
    */
   abortUpload?(fullKey: string, uploadId: string): Promise<void>;
+  /**
+   * Stores whose objects carry metadata and ACLs that can be changed in place (S3; the
+   * filesystem has neither). `metadataOf`: Content-Type and Cache-Control (HEAD) and, when
+   * `withAcl`, who may read it (GetObjectAcl); null when absent.
+   */
+  metadataOf?(key: string, withAcl: boolean, signal?: AbortSignal): Promise<StoredMetadata | null>;
+  /** Sets the canned ACL of an existing object (PutObjectAcl); StoreError 'gone' when absent. */
+  setAcl?(key: string, acl: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Rewrites Content-Type, Cache-Control and the ACL of an existing object without reading
+   * its body (CopyObject onto itself, MetadataDirective REPLACE; objects up to 5 GB).
+   */
+  replaceMetadata?(key: string, metadata: ReplacedMetadata, signal?: AbortSignal): Promise<void>;
   /** One page of keys under `prefix`, in lexicographic order, strictly after `startAfter`. */
   list(prefix: string, startAfter: string | undefined, signal?: AbortSignal): Promise<ListPage>;
   close(): Promise<void>;

@@ -6,7 +6,15 @@ import { UserError } from '../errors.ts';
 import type { CatalogKey } from '../mastodon/types.ts';
 
 /** `sync`: missing, failed; `verify`: what is wrong at the destination. */
-export type ReportStatus = 'missing' | 'failed' | 'absent' | 'size' | 'md5' | 'content-type' | 'public';
+export type ReportStatus =
+  | 'missing'
+  | 'failed'
+  | 'absent'
+  | 'size'
+  | 'md5'
+  | 'content-type'
+  | 'public'
+  | 'acl';
 
 export interface ReportLine {
   status: ReportStatus;

@@ -9,11 +9,13 @@ import type { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CopyObjectCommand,
+  GetObjectAclCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   type ObjectCannedACL,
+  PutObjectAclCommand,
   PutObjectCommand,
   type S3Client,
   type StorageClass,
@@ -21,8 +23,17 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { applyKeyPrefix } from '../../mastodon/paperclip.ts';
 import { Semaphore } from '../../run/semaphore.ts';
+import { accessOfGrants } from '../acl.ts';
 import { StoreError } from '../errors.ts';
-import type { ListPage, ObjectInfo, ObjectStore, StoreFeatures, WriteOptions } from '../types.ts';
+import type {
+  ListPage,
+  ObjectInfo,
+  ObjectStore,
+  ReplacedMetadata,
+  StoredMetadata,
+  StoreFeatures,
+  WriteOptions,
+} from '../types.ts';
 import type { UploadJournal } from '../upload-journal.ts';
 import { classifyS3Error, describeCheckError } from './errors.ts';
 import { streamingMultipartUpload } from './multipart.ts';
@@ -244,7 +255,7 @@ export class S3Store implements ObjectStore {
   ): Promise<boolean> {
     // UploadPartCopy (above 5 GB) is not implemented: such objects are streamed instead.
     if (!(source instanceof S3Store) || options.size > 5 * 1024 ** 3) return false;
-    const copySource = `${source.bucket}/${source.fullKey(sourceKey).split('/').map(encodeURIComponent).join('/')}`;
+    const copySource = copySourceOf(source.bucket, source.fullKey(sourceKey));
     try {
       await this.options.client.send(
         new CopyObjectCommand({
@@ -257,6 +268,63 @@ export class S3Store implements ObjectStore {
       return true;
     } catch (error) {
       throw classifyS3Error(error, `COPY ${key}`);
+    }
+  }
+
+  async metadataOf(key: string, withAcl: boolean, signal?: AbortSignal): Promise<StoredMetadata | null> {
+    const info = await this.head(key, signal);
+    if (!info) return null;
+    const metadata: StoredMetadata = { size: info.size };
+    if (info.contentType !== undefined) metadata.contentType = info.contentType;
+    if (info.cacheControl !== undefined) metadata.cacheControl = info.cacheControl;
+    if (!withAcl) return metadata;
+    try {
+      const out = await this.options.client.send(
+        new GetObjectAclCommand({ Bucket: this.options.bucket, Key: this.fullKey(key) }),
+        { abortSignal: signal },
+      );
+      metadata.access = accessOfGrants(
+        (out.Grants ?? []).map((g) => ({
+          ...(g.Grantee?.URI ? { granteeUri: g.Grantee.URI } : {}),
+          ...(g.Permission ? { permission: g.Permission } : {}),
+        })),
+      );
+      return metadata;
+    } catch (error) {
+      const classified = classifyS3Error(error, `GET ACL ${key}`);
+      if (classified.kind === 'gone') return null;
+      throw classified;
+    }
+  }
+
+  async setAcl(key: string, acl: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.options.client.send(
+        new PutObjectAclCommand({
+          Bucket: this.options.bucket,
+          Key: this.fullKey(key),
+          ACL: acl as ObjectCannedACL,
+        }),
+        { abortSignal: signal },
+      );
+    } catch (error) {
+      throw classifyS3Error(error, `PUT ACL ${key}`);
+    }
+  }
+
+  async replaceMetadata(key: string, metadata: ReplacedMetadata, signal?: AbortSignal): Promise<void> {
+    const fullKey = this.fullKey(key);
+    try {
+      await this.options.client.send(
+        new CopyObjectCommand({
+          ...this.commonWriteParams(key, metadata),
+          CopySource: copySourceOf(this.options.bucket, fullKey),
+          MetadataDirective: 'REPLACE',
+        }),
+        { abortSignal: signal },
+      );
+    } catch (error) {
+      throw classifyS3Error(error, `COPY ${key} onto itself`);
     }
   }
 
@@ -298,6 +366,19 @@ export class S3Store implements ObjectStore {
     this.options.client.destroy();
     this.options.objectRequests?.close();
   }
+}
+
+/**
+ * `x-amz-copy-source`: bucket/key, each segment URL-encoded, but `@` and `:` kept as they are
+ * (S3 takes both; s3rver decodes the header with decodeURI, which leaves %40 encoded, so a
+ * site upload's `@1x` style would not be found).
+ */
+export function copySourceOf(bucket: string, fullKey: string): string {
+  const encoded = fullKey
+    .split('/')
+    .map((segment) => encodeURIComponent(segment).replace(/%40/g, '@').replace(/%3A/gi, ':'))
+    .join('/');
+  return `${bucket}/${encoded}`;
 }
 
 /** MD5 hex of a buffer (tests and tools). */
