@@ -20,12 +20,30 @@ interface Release {
 /**
  * Releases whose schema version differs from the one before, oldest first; patch releases
  * that added no migration share the entry of the release before them (`through`).
- * Read from each release's db/schema.rb (mastodon/mastodon tags).
+ * Read from each release's db/schema.rb (release commits of mastodon/mastodon and its stable
+ * branches; 4.1.3+ and 4.2.4+ inferred from their changelogs, which add no migration).
+ * 4.3.0's rc.1 (20240916190140) sits between 4.2.x and 4.3.0: a "development build" range.
  */
 export const RELEASES: readonly (Release & { through?: string })[] = [
+  { version: '3.0.0', schema: '20191001213028' },
+  { version: '3.0.1', schema: '20191007013357', through: '3.0.2' },
+  { version: '3.1.0', schema: '20200126203551', through: '3.1.2' },
+  { version: '3.1.3', schema: '20200312185443' },
   { version: '3.1.4', schema: '20200510110808', through: '3.1.5' },
-  { version: '3.5.3', schema: '20220429101850', through: '3.5.x' },
-  { version: '4.0.2', schema: '20221104133904', through: '4.0.x' },
+  { version: '3.2.0', schema: '20200628133322', through: '3.2.2' },
+  { version: '3.3.0', schema: '20201218054746', through: '3.3.3' },
+  { version: '3.4.0', schema: '20210507001928' },
+  { version: '3.4.1', schema: '20210526193025' },
+  { version: '3.4.2', schema: '20210630000137', through: '3.4.x' },
+  { version: '3.5.0', schema: '20220316233212', through: '3.5.1' },
+  { version: '3.5.2', schema: '20220429101850', through: '3.5.x' },
+  { version: '4.0.0', schema: '20221104133904', through: '4.0.x' },
+  // 4.1.1 (backups private) added no migration: 4.1.0 and 4.1.1 cannot be told apart.
+  { version: '4.1.0', schema: '20221206114142', through: '4.1.x' },
+  { version: '4.2.0', schema: '20230907150100', through: '4.2.x' },
+  { version: '4.3.0', schema: '20241007071624', through: '4.3.x' },
+  { version: '4.4.0', schema: '20250627132728', through: '4.4.x' },
+  { version: '4.5.0', schema: '20251023210145', through: '4.5.x' },
   { version: '4.6.0', schema: '20260611150940', through: '4.6.x' },
 ];
 
