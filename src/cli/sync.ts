@@ -5,11 +5,21 @@
 import { databaseConfig } from '../config/database.ts';
 import { ConfigError } from '../errors.ts';
 import type { TableName } from '../mastodon/types.ts';
+import {
+  changedOwners,
+  type PrivateOwners,
+  type ReapplyDeps,
+  readPrivateOwners,
+  reapplyAcls,
+} from '../run/acl-changes.ts';
 import { type ScopeFlags, scopePasses, scopeProblem } from '../run/scope.ts';
-import { parseSince, readState, recordCompleted, statePath } from '../run/state.ts';
+import { parseSince, readState, recordCompleted, recordPrivateOwners, statePath } from '../run/state.ts';
 import { runSync } from '../run/sync.ts';
 import { parseTypes } from '../run/tables.ts';
+import { StoreError } from '../storage/errors.ts';
+import type { LookupContext } from '../transfer/lookup.ts';
 import { ReportWriter } from '../transfer/report.ts';
+import { type RetryPolicy, withRetries } from '../transfer/retry.ts';
 import { Stats } from '../transfer/stats.ts';
 import type { Cleanup, CommandContext } from './context.ts';
 import { openCopySetup } from './copy-setup.ts';
@@ -60,6 +70,64 @@ function resolveSince(
   return new Map(tables.map((t) => [t, new Date(recorded[t]!)]));
 }
 
+/** Lookups and ACL writes outside the copier: the run's retry policy, requests counted. */
+function lookupContext(retry: RetryPolicy, signal: AbortSignal, stats: Stats): LookupContext {
+  return {
+    signal,
+    onRequest: (kind) => stats.request(kind),
+    retry: (fn) =>
+      withRetries(
+        retry,
+        {
+          signal,
+          classify: (e) => ({
+            retry: e instanceof StoreError && (e.kind === 'retryable' || e.kind === 'throttled'),
+            ...(e instanceof StoreError && e.retryAfterSeconds !== undefined
+              ? { retryAfterSeconds: e.retryAfterSeconds }
+              : {}),
+          }),
+          onRetry: () => {
+            stats.retries++;
+          },
+        },
+        fn,
+      ),
+  };
+}
+
+/**
+ * Re-applies the ACL of media whose account's suspension or status' discard changed since
+ * the last sync (run/acl-changes.ts), then records who is private now.
+ */
+async function followAclChanges(
+  ctx: CommandContext,
+  state: string,
+  ownersNow: PrivateOwners,
+  deps: ReapplyDeps,
+): Promise<{ objects: number; failed: number }> {
+  const before = readState(state).privateOwners;
+  let result = { objects: 0, failed: 0 };
+  if (before) {
+    const owners = changedOwners(before, ownersNow);
+    if (owners.accounts.length + owners.statuses.length > 0) {
+      result = await reapplyAcls(deps, owners);
+      ctx.log.info(
+        {
+          accounts: owners.accounts.length,
+          statuses: owners.statuses.length,
+          objects: result.objects,
+          failed: result.failed,
+        },
+        deps.dryRun
+          ? 'ACLs that would be re-applied: media of accounts or statuses whose state changed since the last sync'
+          : 'ACLs re-applied: media of accounts or statuses whose state changed since the last sync',
+      );
+    }
+  }
+  if (!deps.dryRun && result.failed === 0) recordPrivateOwners(state, ownersNow);
+  return result;
+}
+
 export async function runSyncCommand(
   ctx: CommandContext,
   types: readonly string[],
@@ -80,6 +148,10 @@ export async function runSyncCommand(
   const { db, columns, tables, read, mastodon } = await openDatabase(ctx, dbConfig, types, options, cleanup);
 
   const changedSince = resolveSince(since, tables, state);
+  // Who is private now, read before copying: a change during the run is caught by the next.
+  const followsAcls =
+    destConfig.acl !== null && tables.includes('media_attachments') && dest.setAcl !== undefined;
+  const ownersNow = followsAcls ? await readPrivateOwners(db, read) : null;
   const report = options.report ? new ReportWriter(options.report, ctx.redact) : null;
   if (report) cleanup.add(() => report.close());
   const stats = new Stats();
@@ -127,11 +199,27 @@ export async function runSyncCommand(
     await report?.close().catch(() => {});
   }
 
+  const acl =
+    ownersNow && !interrupts.stop.signal.aborted
+      ? await followAclChanges(ctx, state, ownersNow, {
+          db,
+          dest,
+          columns: columns.get('media_attachments')!,
+          read,
+          catalog: { keyPrefix: '', acl: destConfig.acl, rules: mastodon.rules },
+          lookup: lookupContext(settings.retry, interrupts.abort.signal, stats),
+          concurrency: settings.concurrency,
+          dryRun: settings.dryRun,
+          onFailure: (key, error) => ctx.log.warn({ key, err: error.message }, 'could not set the ACL'),
+        })
+      : null;
+
   const summary = summarize(stats.snapshot(), Boolean(options.dryRun));
-  if (options.json) await writeChunk(process.stdout, `${JSON.stringify(summary)}\n`);
+  const output = acl ? { ...summary, aclReapplied: acl.objects, aclFailed: acl.failed } : summary;
+  if (options.json) await writeChunk(process.stdout, `${JSON.stringify(output)}\n`);
   else await writeChunk(process.stdout, renderSummary(summary));
   if (interrupts.stop.signal.aborted) return 130;
-  if (summary.failed > 0) return 1;
+  if (summary.failed > 0 || (acl?.failed ?? 0) > 0) return 1;
   // Whole tables read, nothing failed: `--since last` starts from this run's start next time.
   const whole =
     options.limit === undefined &&

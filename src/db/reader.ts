@@ -22,6 +22,8 @@ export interface ReadOptions {
   suspendedColumn?: 'suspended_at' | 'suspended';
   /** The database has `statuses.deleted_at`: tell the catalog which media's status is discarded. */
   statusDiscarded?: boolean;
+  /** media_attachments only: just the media of these accounts or statuses (ids as strings). */
+  owners?: { accounts: readonly string[]; statuses: readonly string[] };
 }
 
 /** Tables whose ids are snowflakes (time << 16) since the Mastodon version noted. */
@@ -41,6 +43,7 @@ function keysetExtras(table: TableName, existing: ReadonlySet<string>, options: 
   const extras: KeysetExtras = {};
   if (options.suspendedColumn && existing.has('account_id')) extras.suspendedColumn = options.suspendedColumn;
   if (options.statusDiscarded && existing.has('status_id')) extras.statusDiscarded = true;
+  if (options.owners && table === 'media_attachments' && !options.changedSince) extras.owners = true;
   if (options.changedSince) {
     extras.changedSince = {
       updatedAtColumns: TABLES[table].attachments
@@ -53,7 +56,11 @@ function keysetExtras(table: TableName, existing: ReadonlySet<string>, options: 
 }
 
 function deltaParameters(table: TableName, options: ReadOptions): unknown[] {
-  if (!options.changedSince) return [];
+  if (!options.changedSince) {
+    if (options.owners && table === 'media_attachments')
+      return [[...options.owners.accounts], [...options.owners.statuses]];
+    return [];
+  }
   const at = utcTimestamp(options.changedSince);
   return SNOWFLAKE_TABLES.has(table) ? [at, snowflakeLowerBound(options.changedSince)] : [at];
 }
@@ -127,7 +134,7 @@ export async function countRows(
   const extras = keysetExtras(table, existing, { ...options, batchSize: 1 });
   const rows = await db.query<{ n: string }>(countQuery(db.config.schema, table, extras.changedSince), [
     lowerBound(options.sinceId),
-    ...deltaParameters(table, { ...options, batchSize: 1 }),
+    ...(options.changedSince ? deltaParameters(table, { ...options, batchSize: 1 }) : []),
   ]);
   const total = Math.max(0, Number(rows[0]?.n ?? 0) - (options.offset ?? 0));
   return Math.min(total, options.limit ?? Number.POSITIVE_INFINITY);

@@ -7,10 +7,13 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { ConfigError } from '../errors.ts';
 import type { TableName } from '../mastodon/types.ts';
+import type { PrivateOwners } from './acl-changes.ts';
 
 export interface RunState {
   /** ISO start time of the last completed run, per table. */
   lastCompleted: Partial<Record<TableName, string>>;
+  /** Who was private when the last sync of media started (acl-changes.ts). */
+  privateOwners?: PrivateOwners;
 }
 
 export function statePath(configPath: string): string {
@@ -26,7 +29,10 @@ export function readState(path: string): RunState {
   }
   try {
     const parsed = JSON.parse(text) as RunState;
-    return { lastCompleted: parsed.lastCompleted ?? {} };
+    return {
+      lastCompleted: parsed.lastCompleted ?? {},
+      ...(parsed.privateOwners ? { privateOwners: parsed.privateOwners } : {}),
+    };
   } catch {
     throw new ConfigError(`${path}: not a state file this tool wrote (delete it to start over)`);
   }
@@ -35,6 +41,14 @@ export function readState(path: string): RunState {
 export function recordCompleted(path: string, tables: readonly TableName[], startedAt: Date): void {
   const state = readState(path);
   for (const table of tables) state.lastCompleted[table] = startedAt.toISOString();
+  writeState(path, state);
+}
+
+export function recordPrivateOwners(path: string, owners: PrivateOwners): void {
+  writeState(path, { ...readState(path), privateOwners: owners });
+}
+
+function writeState(path: string, state: RunState): void {
   const temporary = `${path}.${process.pid}.tmp`;
   writeFileSync(temporary, `${JSON.stringify(state, null, 2)}\n`);
   renameSync(temporary, path);

@@ -45,6 +45,10 @@ const DISCARDED_MEDIA = media.slice(0, 4).map((m) => String(m['id']));
 const LIVE_MEDIA = media.slice(4, 6).map((m) => String(m['id']));
 const SUSPENDED_ACCOUNT = rows.accounts!.find((a) => Number(a['id']) > 100 && a['domain'] === null)!;
 const SUSPENDED_MEDIA = media.slice(10, 13).map((m) => String(m['id']));
+// An account suspended only after the bulk copy (the follow-up sync must privatize its media).
+const LATER_ACCOUNT = rows.accounts!.filter((a) => Number(a['id']) > 100 && a['domain'] === null)[1]!;
+const LATER_MEDIA = media.slice(30, 33).map((m) => String(m['id']));
+const FOLLOW_BUCKET = 'follow-dest';
 
 let db: TestDatabase;
 let server: S3Server;
@@ -116,7 +120,7 @@ const writesByKey = () => {
 before(async () => {
   [db, server] = await Promise.all([
     createTestDatabase('4.6', 'msst_repair'),
-    startS3Server({ buckets: [BUCKET], ...KEYS }),
+    startS3Server({ buckets: [BUCKET, FOLLOW_BUCKET], ...KEYS }),
   ]);
   proxy = await startProxy({ target: server.endpoint, enforceAcl: true, answerAcl: true });
   await seedDatabase(db, rows);
@@ -140,6 +144,10 @@ before(async () => {
   await db.client.query('UPDATE media_attachments SET account_id = $1 WHERE id = ANY($2::bigint[])', [
     SUSPENDED_ACCOUNT['id'],
     SUSPENDED_MEDIA,
+  ]);
+  await db.client.query('UPDATE media_attachments SET account_id = $1 WHERE id = ANY($2::bigint[])', [
+    LATER_ACCOUNT['id'],
+    LATER_MEDIA,
   ]);
   keys = referencedKeys(rows);
   // Two referenced objects never reached the destination: reported, not invented.
@@ -349,5 +357,57 @@ describe('repair', () => {
       result.stderr,
       /\[s3\.destination\] is a filesystem destination: .*no Content-Type, Cache-Control or ACL/,
     );
+  });
+});
+
+describe('ACL changes reach the destination on later syncs', () => {
+  let config: string;
+  const aclOf = (k: CatalogKey) =>
+    proxy.aclOf(`/${FOLLOW_BUCKET}/${k.key.split('/').map(encodeURIComponent).join('/')}`);
+  const mediaKeys = (ids: readonly string[]) =>
+    keys.filter((k) => k.table === 'media_attachments' && ids.includes(k.id));
+  const aclPuts = () => proxy.requests.filter((r) => r.method === 'PUT' && /[?&]acl/.test(r.path));
+
+  before(() => {
+    config = tempIni(
+      s3Section('source', { endpoint: server.endpoint, ...KEYS }, BUCKET) +
+        s3Section('destination', { endpoint: proxy.endpoint, ...KEYS }, FOLLOW_BUCKET, {
+          cache_control: CACHE_CONTROL,
+        }) +
+        db.iniSection(),
+    );
+  });
+
+  it('bulk sync: suspended and discarded media private; the state file records who is private', async () => {
+    const result = await cli(['sync', '--json', '--no-progress'], config);
+    assert.ok(result.code === 0 || result.code === 1, describeRun(result)); // 2 keys are missing at the source
+    for (const k of mediaKeys([...SUSPENDED_MEDIA, ...DISCARDED_MEDIA]))
+      assert.equal(aclOf(k), 'private', k.key);
+    for (const k of mediaKeys(LATER_MEDIA)) assert.equal(aclOf(k), 'public-read', k.key);
+    const state = JSON.parse(readFileSync(`${config}.state.json`, 'utf8'));
+    assert.deepEqual(state.privateOwners.suspendedAccounts, [String(SUSPENDED_ACCOUNT['id'])]);
+    assert.deepEqual(state.privateOwners.discardedStatuses, [DISCARDED_STATUS]);
+  });
+
+  it('suspend one account and unsuspend another: the next sync --since last re-applies exactly their ACLs', async () => {
+    await db.client.query('UPDATE accounts SET suspended_at = now() WHERE id = $1', [LATER_ACCOUNT['id']]);
+    await db.client.query('UPDATE accounts SET suspended_at = NULL WHERE id = $1', [SUSPENDED_ACCOUNT['id']]);
+    proxy.reset();
+    const result = await cli(['sync', '--since', 'last', '--json', '--no-progress'], config);
+    const summary = JSON.parse(result.stdout.trim().split('\n').pop()!);
+    const changed = mediaKeys([...LATER_MEDIA, ...SUSPENDED_MEDIA]);
+    assert.equal(summary.aclReapplied, changed.length, describeRun(result));
+    assert.equal(aclPuts().length, changed.length, 'one PutObjectAcl per object of a changed account');
+    for (const k of mediaKeys(LATER_MEDIA)) assert.equal(aclOf(k), 'private', k.key);
+    for (const k of mediaKeys(SUSPENDED_MEDIA)) assert.equal(aclOf(k), 'public-read', k.key);
+    for (const k of mediaKeys(DISCARDED_MEDIA)) assert.equal(aclOf(k), 'private', k.key);
+  });
+
+  it('nothing changed: no ACL request at all', async () => {
+    proxy.reset();
+    const result = await cli(['sync', '--since', 'last', '--json', '--no-progress'], config);
+    const summary = JSON.parse(result.stdout.trim().split('\n').pop()!);
+    assert.equal(summary.aclReapplied, 0, describeRun(result));
+    assert.equal(aclPuts().length, 0);
   });
 });

@@ -26,6 +26,12 @@ export interface KeysetExtras {
    * columns at or after it, or (snowflake-id tables) an id at or above $4.
    */
   changedSince?: { updatedAtColumns: readonly string[]; snowflake: boolean };
+  /**
+   * media_attachments: only the media of these accounts ($3, bigint[]) or statuses ($4,
+   * bigint[]) — those whose suspension or discard changed since the last run. Not combined
+   * with `changedSince`.
+   */
+  owners?: true;
 }
 
 /**
@@ -58,6 +64,7 @@ export function keysetQuery(
   }
   const where = ['t.id > $1'];
   if (extras.changedSince) where.push(changedSinceCondition(extras.changedSince));
+  else if (extras.owners) where.push('(t.account_id = ANY($3::bigint[]) OR t.status_id = ANY($4::bigint[]))');
   return `SELECT ${selected.join(', ')} FROM ${quoteIdent(schema)}.${quoteIdent(table)} AS t${join} WHERE ${where.join(' AND ')} ORDER BY t.id LIMIT $2`;
 }
 
@@ -88,6 +95,17 @@ export function countQuery(
   const base = `SELECT count(*)::text AS n FROM ${quoteIdent(schema)}.${quoteIdent(table)} AS t WHERE t.id > $1`;
   if (!changedSince) return base;
   return `${base} AND ${changedSinceCondition(changedSince).replace(/\$3/g, '$2').replace(/\$4/g, '$3')}`;
+}
+
+/** Accounts that are suspended now (Mastodon privatizes their media). */
+export function suspendedAccountsQuery(schema: string, column: 'suspended_at' | 'suspended'): string {
+  const flag = column === 'suspended_at' ? 'suspended_at IS NOT NULL' : 'coalesce(suspended, false)';
+  return `SELECT id::text AS id FROM ${quoteIdent(schema)}."accounts" WHERE ${flag}`;
+}
+
+/** Discarded statuses that have media (index_statuses_on_deleted_at, 3.5+, makes this cheap). */
+export function discardedStatusesQuery(schema: string): string {
+  return `SELECT s.id::text AS id FROM ${quoteIdent(schema)}."statuses" AS s WHERE s.deleted_at IS NOT NULL AND EXISTS (SELECT 1 FROM ${quoteIdent(schema)}."media_attachments" AS m WHERE m.status_id = s.id)`;
 }
 
 /** Which columns of which tables exist. Parameters: $1 = schema, $2 = table names. */
