@@ -244,7 +244,7 @@ export async function runRepairCommand(
   const started = Date.now();
   const byTable = new Map<TableName, RepairCounters>();
   let refusal: string | null = null;
-  tables: for (const table of tables) {
+  everyTable: for (const table of tables) {
     const counters = emptyRepairCounters();
     byTable.set(table, counters);
     const after = progress.after[table];
@@ -259,14 +259,14 @@ export async function runRepairCommand(
       } catch (error) {
         if (!(error instanceof RepairRefused)) throw error;
         refusal = error.message;
-        break tables;
+        break everyTable;
       }
-      if (signal.aborted) break tables; // the batch was cut short: not recorded
+      if (signal.aborted) break everyTable; // the batch was cut short: not recorded
       if (resumable && !options.dryRun) {
         progress.after[table] = batch.lastId;
         writeProgress(progressFile, progress);
       }
-      if (interrupts.stop.signal.aborted) break tables;
+      if (interrupts.stop.signal.aborted) break everyTable;
     }
     if (resumable && !options.dryRun && !interrupts.stop.signal.aborted) {
       delete progress.after[table];
