@@ -275,6 +275,10 @@ function buildProgram(running: Running): Command {
   )
     .option('--checksum', 'also compare MD5 (single-part ETags)')
     .option(
+      '--acl',
+      'also read the ACL of each inspected object (GetObjectAcl, one request each): one that gives other access than Mastodon means is an "acl" problem',
+    )
+    .option(
       '--public-url <base>',
       'fetch each key anonymously from BASE (the new S3_ALIAS_HOST or CDN): 200, Content-Type, Cache-Control; private objects must be refused',
     )

@@ -200,8 +200,9 @@ export async function runPlan(
     ctx.log.debug({ table, rows: summary.rows, keys: summary.keys }, 'listed');
   }
   if (options.format === 'summary') {
-    const version = `Mastodon ${mastodon.range} (schema version ${mastodon.schemaVersion ?? 'unknown'})\n\n`;
-    await writeChunk(out, version + renderSummary(summaries) + renderPreflight(preflight));
+    // Last, so the tables above keep their place for scripts that read them.
+    const version = `\nMastodon ${mastodon.range} (schema version ${mastodon.schemaVersion ?? 'unknown'})\n`;
+    await writeChunk(out, renderSummary(summaries) + renderPreflight(preflight) + version);
   }
   return 0;
 }

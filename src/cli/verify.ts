@@ -28,6 +28,7 @@ import type { Interrupts } from './sync.ts';
 
 export interface VerifyOptions extends ReadFlags, ScopeFlags {
   checksum?: boolean;
+  acl?: boolean;
   publicUrl?: string;
   sample?: number;
   report?: string;
@@ -121,6 +122,7 @@ export async function runVerifyCommand(
       checksum: Boolean(options.checksum),
       publicUrl,
       publicKeyPrefix: destConfig.type === 's3' ? destConfig.keyPrefix : '',
+      checkAcl: Boolean(options.acl),
       cacheControl: destConfig.cacheControl,
       concurrency: settings.concurrency,
     },

@@ -191,6 +191,10 @@ export class Repairer {
       await this.deps.onOutcome({ item, status: this.settings.dryRun ? 'would-fix' : 'fixed', decision });
     } catch (error) {
       if (error instanceof RepairRefused) throw error;
+      // Refused outright (no permission for HEAD or GetObjectAcl, not implemented): the same
+      // answer would come for every key.
+      if (error instanceof StoreError && error.kind === 'fatal' && !this.deps.signal?.aborted)
+        throw new RepairRefused(`the destination refused to read ${item.key}: ${error.message}`);
       counters.failed++;
       await this.deps.onOutcome({
         item,

@@ -69,6 +69,8 @@ export interface VerifySettings {
    * (`s3_prefixes_in_alias` is 0), so the public URL of a key is base/prefix/key.
    */
   publicKeyPrefix?: string;
+  /** Also read each inspected object's ACL (GetObjectAcl): `verify --acl`. */
+  checkAcl?: boolean;
   /** The Cache-Control objects should carry (checked on public responses). */
   cacheControl: string;
   concurrency: number;
@@ -182,8 +184,8 @@ export class Verifier {
       if (problem || isPublic) return problem; // a public 200 already showed the Content-Type
     }
     this.onRequest('head');
-    // Where the store has ACLs and the config sends them, who may read it is checked too.
-    if (this.dest.metadataOf && item.acl !== null) {
+    // With --acl, where the store has ACLs and the config sends them, who may read it too.
+    if (this.settings.checkAcl && this.dest.metadataOf && item.acl !== null) {
       this.onRequest('acl');
       const stored = await this.lookup.retry(() => this.dest.metadataOf!(item.key, true, this.lookup.signal));
       if (!stored) return { kind: 'absent', item, reason: 'not at the destination (HEAD)' };

@@ -658,6 +658,7 @@ describe('plan --format summary', { concurrency: CONCURRENCY }, () => {
     const r = await planEra('4.6', ['--format', 'summary']);
     assertOk(r);
     const s = parseSummary(r.stdout);
+    assert.match(r.stdout, /\nMastodon 4\.6\.0–4\.6\.x \(schema version 20260611150940\)\n$/);
     // Remote media: M2 (2 keys), M3 (2), M9 (3), M13 (2), M16 (3).
     assert.deepEqual(s.get('media_attachments'), { rows: 16, keys: 29, local: 17, remote: 12 });
     // Remote accounts: 23634 (1), 464472 (4), 108366849347798390 (1).
