@@ -4,21 +4,12 @@
  * checked per table is saved next to the config (`<config>.repair.json`); a new run continues
  * from there (`--restart` checks everything again), and a completed run removes the file.
  */
-import { once } from 'node:events';
-import {
-  createWriteStream,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  type WriteStream,
-  writeFileSync,
-} from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { databaseConfig } from '../config/database.ts';
 import { getSection } from '../config/load.ts';
 import { SYNC } from '../config/schema.ts';
 import { storeConfig } from '../config/stores.ts';
-import { ConfigError, UserError } from '../errors.ts';
+import { ConfigError } from '../errors.ts';
 import type { TableName } from '../mastodon/types.ts';
 import { enumerateKeys } from '../run/enumerate.ts';
 import { RateLimiter } from '../run/rate.ts';
@@ -34,6 +25,7 @@ import {
 import { parseTypes } from '../run/tables.ts';
 import { StoreError } from '../storage/errors.ts';
 import { openStore } from '../storage/open.ts';
+import { NdjsonFile } from '../transfer/report.ts';
 import { DEFAULT_RETRY_POLICY, withRetries } from '../transfer/retry.ts';
 import type { Cleanup, CommandContext } from './context.ts';
 import { checkStore } from './copy-setup.ts';
@@ -82,42 +74,35 @@ function writeProgress(path: string, progress: RepairProgress): void {
 
 /** `--report FILE`: one NDJSON line per key that was not already right. */
 class RepairReport {
-  private readonly stream: WriteStream;
+  private readonly file: NdjsonFile;
   constructor(
     path: string,
     private readonly redact: (text: string) => string,
   ) {
-    let fd: number;
-    try {
-      fd = openSync(path, 'w');
-    } catch (error) {
-      throw new UserError(`--report ${path}: cannot create (${(error as NodeJS.ErrnoException).code})`, 2);
-    }
-    this.stream = createWriteStream('', { fd });
-    this.stream.on('error', () => {});
+    this.file = new NdjsonFile(path);
   }
   async add(outcome: RepairOutcome): Promise<void> {
     if (outcome.status === 'right') return;
-    const { item } = outcome;
-    const line = {
+    const { item, decision } = outcome;
+    const done =
+      outcome.status === 'fixed'
+        ? decision?.action
+        : outcome.status === 'would-fix'
+          ? `none (dry run: ${decision?.action})`
+          : 'none';
+    await this.file.write({
       key: item.key,
       table: item.table,
       id: item.id,
       style: item.style,
       status: outcome.status,
-      wrong: outcome.decision?.wrong ?? (outcome.status === 'missing' ? 'absent (run sync)' : {}),
-      done:
-        outcome.status === 'fixed'
-          ? outcome.decision?.action
-          : outcome.status === 'would-fix'
-            ? `none (dry run: ${outcome.decision?.action})`
-            : 'none',
+      wrong: decision?.wrong ?? (outcome.status === 'missing' ? 'absent (run sync)' : {}),
+      done,
       ...(outcome.error ? { error: this.redact(outcome.error) } : {}),
-    };
-    if (!this.stream.write(`${JSON.stringify(line)}\n`)) await once(this.stream, 'drain');
+    });
   }
   close(): Promise<void> {
-    return new Promise<void>((resolve) => this.stream.end(resolve));
+    return this.file.close();
   }
 }
 

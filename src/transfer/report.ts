@@ -28,13 +28,12 @@ export interface ReportLine {
   alsoTried?: string;
 }
 
-export class ReportWriter {
+/** An NDJSON file for `--report`: created at once (a bad path is a usage error, exit 2). */
+export class NdjsonFile {
   private readonly stream: WriteStream;
+  private closing: Promise<void> | null = null;
 
-  constructor(
-    path: string,
-    private readonly redact: (text: string) => string,
-  ) {
+  constructor(path: string) {
     let fd: number;
     try {
       fd = openSync(path, 'w');
@@ -42,7 +41,28 @@ export class ReportWriter {
       throw new UserError(`--report ${path}: cannot create (${(error as NodeJS.ErrnoException).code})`, 2);
     }
     this.stream = createWriteStream('', { fd });
-    this.stream.on('error', () => {}); // a failing report must not crash the copy; close() reports it
+    this.stream.on('error', () => {}); // a failing report must not crash the run
+  }
+
+  async write(line: unknown): Promise<void> {
+    if (!this.stream.write(`${JSON.stringify(line)}\n`)) await once(this.stream, 'drain');
+  }
+
+  /** Flushes and closes the file; safe to call more than once. */
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => this.stream.end(resolve));
+    return this.closing;
+  }
+}
+
+export class ReportWriter {
+  private readonly file: NdjsonFile;
+
+  constructor(
+    path: string,
+    private readonly redact: (text: string) => string,
+  ) {
+    this.file = new NdjsonFile(path);
   }
 
   async add(
@@ -61,14 +81,10 @@ export class ReportWriter {
       reason: this.redact(reason),
       ...(alsoTried ? { alsoTried } : {}),
     };
-    if (!this.stream.write(`${JSON.stringify(line)}\n`)) await once(this.stream, 'drain');
+    await this.file.write(line);
   }
 
-  private closing: Promise<void> | null = null;
-
-  /** Flushes and closes the file; safe to call more than once. */
   close(): Promise<void> {
-    this.closing ??= new Promise<void>((resolve) => this.stream.end(resolve));
-    return this.closing;
+    return this.file.close();
   }
 }

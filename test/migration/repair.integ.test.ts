@@ -103,6 +103,22 @@ async function prepareAsTheOriginalToolLeftIt(through: S3Client): Promise<void> 
   );
 }
 
+/** Rewrites an object as it should be but public-read (someone else's tool, a console click). */
+async function makePublicBehindOurBack(k: CatalogKey): Promise<void> {
+  const through = s3Client({ endpoint: proxy.endpoint, ...KEYS });
+  await through.send(
+    new PutObjectCommand({
+      Bucket: BUCKET,
+      Key: k.key,
+      Body: Buffer.from(`body of ${k.key}`),
+      ContentType: k.contentType,
+      CacheControl: CACHE_CONTROL,
+      ACL: 'public-read',
+    }),
+  );
+  through.destroy();
+}
+
 const bodyGets = () =>
   proxy.requests.filter((r) => {
     const { key, query } = parsePath(r.path);
@@ -253,18 +269,7 @@ describe('repair', () => {
 
   it('an ACL changed behind our back is put right with one PutObjectAcl', async () => {
     const victim = keys.find((k) => expectedAcl(k) === 'private' && k.table === 'media_attachments')!;
-    const through = s3Client({ endpoint: proxy.endpoint, ...KEYS });
-    await through.send(
-      new PutObjectCommand({
-        Bucket: BUCKET,
-        Key: victim.key,
-        Body: Buffer.from(`body of ${victim.key}`),
-        ContentType: victim.contentType,
-        CacheControl: CACHE_CONTROL,
-        ACL: 'public-read',
-      }),
-    );
-    through.destroy();
+    await makePublicBehindOurBack(victim);
     proxy.reset();
     const summary = json(await cli(['repair', 'media_attachments', '--json']));
     assert.equal(summary.fixed, 1);
@@ -277,18 +282,7 @@ describe('repair', () => {
 
   it('verify reports a wrong ACL as its own problem kind', async () => {
     const victim = keys.find((k) => expectedAcl(k) === 'private' && k.table === 'backups')!;
-    const through = s3Client({ endpoint: proxy.endpoint, ...KEYS });
-    await through.send(
-      new PutObjectCommand({
-        Bucket: BUCKET,
-        Key: victim.key,
-        Body: Buffer.from(`body of ${victim.key}`),
-        ContentType: victim.contentType,
-        CacheControl: CACHE_CONTROL,
-        ACL: 'public-read',
-      }),
-    );
-    through.destroy();
+    await makePublicBehindOurBack(victim);
     const verify = await cli(['verify', 'backups', '--acl', '--json']);
     assert.equal(verify.code, 1, describeRun(verify));
     const verified = JSON.parse(verify.stdout);
