@@ -224,6 +224,8 @@ export interface ProxyProcess {
 export async function startProxyProcess(options: {
   target: string;
   latencyMs?: number;
+  /** Enforce and answer ACLs as S3 does (ProxyOptions.enforceAcl + answerAcl). */
+  acl?: boolean;
 }): Promise<ProxyProcess> {
   const { fork } = await import('node:child_process');
   const { join } = await import('node:path');

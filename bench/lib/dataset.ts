@@ -40,8 +40,10 @@ export async function seedObjects(
   server: S3Server,
   bucket: string,
   keys: Array<{ key: string; size: number }>,
+  /** Write through another endpoint (a proxy) with these headers: how another tool left a bucket. */
+  as: { endpoint?: string; contentType?: string; acl?: 'public-read' } = {},
 ): Promise<void> {
-  const client = rawClient(server);
+  const client = rawClient(as.endpoint ? { ...server, endpoint: as.endpoint } : server);
   const pool = randomBytes(48 * MB);
   let next = 0;
   const worker = async () => {
@@ -57,7 +59,16 @@ export async function seedObjects(
           size,
         );
       }
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: size }));
+      await client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ContentLength: size,
+          ...(as.contentType ? { ContentType: as.contentType } : {}),
+          ...(as.acl ? { ACL: as.acl } : {}),
+        }),
+      );
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));

@@ -23,7 +23,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { applyKeyPrefix } from '../../mastodon/paperclip.ts';
 import { Semaphore } from '../../run/semaphore.ts';
-import { accessOfGrants } from '../acl.ts';
+import { type AccessClass, accessOfGrants } from '../acl.ts';
 import { StoreError } from '../errors.ts';
 import type {
   ListPage,
@@ -272,24 +272,32 @@ export class S3Store implements ObjectStore {
   }
 
   async metadataOf(key: string, withAcl: boolean, signal?: AbortSignal): Promise<StoredMetadata | null> {
-    const info = await this.head(key, signal);
-    if (!info) return null;
+    // HEAD and GetObjectAcl side by side: one round trip of latency, not two.
+    const [info, access] = await Promise.all([
+      this.head(key, signal),
+      withAcl ? this.accessOf(key, signal) : undefined,
+    ]);
+    if (!info || access === null) return null;
     const metadata: StoredMetadata = { size: info.size };
     if (info.contentType !== undefined) metadata.contentType = info.contentType;
     if (info.cacheControl !== undefined) metadata.cacheControl = info.cacheControl;
-    if (!withAcl) return metadata;
+    if (access !== undefined) metadata.access = access;
+    return metadata;
+  }
+
+  /** Who may read an object (GetObjectAcl), or null when it is absent. */
+  private async accessOf(key: string, signal?: AbortSignal): Promise<AccessClass | null> {
     try {
       const out = await this.options.client.send(
         new GetObjectAclCommand({ Bucket: this.options.bucket, Key: this.fullKey(key) }),
         { abortSignal: signal },
       );
-      metadata.access = accessOfGrants(
+      return accessOfGrants(
         (out.Grants ?? []).map((g) => ({
           ...(g.Grantee?.URI ? { granteeUri: g.Grantee.URI } : {}),
           ...(g.Permission ? { permission: g.Permission } : {}),
         })),
       );
-      return metadata;
     } catch (error) {
       const classified = classifyS3Error(error, `GET ACL ${key}`);
       if (classified.kind === 'gone') return null;
