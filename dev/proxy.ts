@@ -42,6 +42,13 @@ export interface ProxyOptions {
   answerAcl?: boolean;
   /** Refuse CopyObject (403 AccessDenied), as a key without s3:GetObject on its own bucket gets. */
   refuseCopy?: boolean;
+  /** Refuse every write (PUT, POST: 403 AccessDenied), as a revoked or read-only key gets. */
+  refuseWrites?: boolean;
+  /**
+   * Reset the connection of the first `times` GET requests of each object whose path contains
+   * `match` (a transient failure that outlasts a small retry budget, then goes away).
+   */
+  resetGets?: { match: string; times: number };
   /**
    * Forward a request only once its whole body arrived, as S3 commits an object only when all
    * of it was received (s3rver writes into the final file as bytes arrive, and keeps what an
@@ -119,6 +126,7 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy & { count
   const requests: RecordedRequest[] = [];
   let count = 0;
   const acls = new Map<string, string>();
+  const resets = new Map<string, number>();
   const server: Server = createServer((req, res) => {
     count++;
     const url = req.url ?? '/';
@@ -131,6 +139,31 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy & { count
         '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>',
       );
       return;
+    }
+    if (options.refuseWrites && (req.method === 'PUT' || req.method === 'POST')) {
+      if (options.record !== false)
+        requests.push({ method: req.method, path: url, headers: req.headers, status: 403 });
+      req.resume();
+      res.writeHead(403, { 'content-type': 'application/xml' });
+      res.end(
+        '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>',
+      );
+      return;
+    }
+    if (
+      options.resetGets &&
+      req.method === 'GET' &&
+      url.includes(options.resetGets.match) &&
+      !url.includes('?')
+    ) {
+      const seen = resets.get(url) ?? 0;
+      if (seen < options.resetGets.times) {
+        resets.set(url, seen + 1);
+        if (options.record !== false)
+          requests.push({ method: 'GET', path: url, headers: req.headers, status: 0 });
+        req.socket.destroy();
+        return;
+      }
     }
     if (options.enforceAcl && options.answerAcl && /[?&]acl(=|&|$)/.test(url) && !isAnonymous(req)) {
       answerAclRequest(req, res, objectPath(url), acls, options.record === false ? null : requests);

@@ -6,12 +6,12 @@ import { getSection } from '../config/load.ts';
 import { CELERY, SYNC } from '../config/schema.ts';
 import { type StoreConfig, storeConfig } from '../config/stores.ts';
 import { ServiceError } from '../errors.ts';
+import { DEFAULT_RETRY_POLICY, withRetries } from '../lib/retry.ts';
 import type { CopierSettings } from '../run/copier.ts';
 import { StoreError } from '../storage/errors.ts';
 import { openStore } from '../storage/open.ts';
 import type { ObjectStore } from '../storage/types.ts';
 import { FileUploadJournal, journalDir } from '../storage/upload-journal.ts';
-import { DEFAULT_RETRY_POLICY, withRetries } from '../transfer/retry.ts';
 import type { Cleanup, CommandContext } from './context.ts';
 
 export interface CopyFlags {

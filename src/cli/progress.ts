@@ -116,6 +116,9 @@ export interface Summary {
   retries: number;
   throttled: number;
   alternate: number;
+  /** Retry passes run over keys that failed with a transient error, and the keys they took. */
+  retryPasses: number;
+  retriedKeys: number;
   requests: StatsSnapshot['requests'];
   requestsPerObject: number;
   tables: Record<
@@ -147,6 +150,8 @@ export function summarize(snapshot: StatsSnapshot, dryRun: boolean): Summary {
     retries: snapshot.retries,
     throttled: snapshot.throttled,
     alternate: snapshot.alternate,
+    retryPasses: snapshot.retryPasses,
+    retriedKeys: snapshot.retriedKeys,
     requests: snapshot.requests,
     requestsPerObject: objects > 0 ? Math.round((requests / objects) * 1000) / 1000 : 0,
     tables: Object.fromEntries(
@@ -192,6 +197,9 @@ export function renderSummary(summary: Summary): string {
     textTable(header, rows) +
     `duration ${duration(summary.durationSeconds)}; requests ${requests || 'none'} (${summary.requestsPerObject} per object); retries ${count(summary.retries)}` +
     (summary.alternate ? `; ${count(summary.alternate)} found at their alternate location` : '') +
+    (summary.retryPasses
+      ? `; ${count(summary.retriedKeys)} key(s) copied again in ${summary.retryPasses} retry pass(es)`
+      : '') +
     (summary.dryRun ? '\n(dry run: nothing was written)' : '') +
     '\n'
   );

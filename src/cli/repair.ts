@@ -10,9 +10,10 @@ import { getSection } from '../config/load.ts';
 import { SYNC } from '../config/schema.ts';
 import { storeConfig } from '../config/stores.ts';
 import { ConfigError } from '../errors.ts';
+import { RateLimiter } from '../lib/rate.ts';
+import { DEFAULT_RETRY_POLICY, withRetries } from '../lib/retry.ts';
 import type { TableName } from '../mastodon/types.ts';
 import { enumerateKeys } from '../run/enumerate.ts';
-import { RateLimiter } from '../run/rate.ts';
 import {
   addRepairCounters,
   emptyRepairCounters,
@@ -26,7 +27,6 @@ import { parseTypes } from '../run/tables.ts';
 import { StoreError } from '../storage/errors.ts';
 import { openStore } from '../storage/open.ts';
 import { NdjsonFile } from '../transfer/report.ts';
-import { DEFAULT_RETRY_POLICY, withRetries } from '../transfer/retry.ts';
 import type { Cleanup, CommandContext } from './context.ts';
 import { checkStore } from './copy-setup.ts';
 import { openDatabase, type ReadFlags } from './open-database.ts';

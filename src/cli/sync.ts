@@ -2,7 +2,10 @@
  * `sync [TYPE...]` (and `jobs TYPE --dev`): copy every key the database references from the
  * source store to the destination store, in this process.
  */
+import { setMaxListeners } from 'node:events';
 import { databaseConfig } from '../config/database.ts';
+import { getSection } from '../config/load.ts';
+import { SYNC } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
 import type { TableName } from '../mastodon/types.ts';
 import {
@@ -16,10 +19,8 @@ import { type ScopeFlags, scopePasses, scopeProblem } from '../run/scope.ts';
 import { parseSince, readState, recordCompleted, recordPrivateOwners, statePath } from '../run/state.ts';
 import { runSync } from '../run/sync.ts';
 import { parseTypes } from '../run/tables.ts';
-import { StoreError } from '../storage/errors.ts';
-import type { LookupContext } from '../transfer/lookup.ts';
 import { ReportWriter } from '../transfer/report.ts';
-import { type RetryPolicy, withRetries } from '../transfer/retry.ts';
+import { lookupContextOf } from '../transfer/requests.ts';
 import { Stats } from '../transfer/stats.ts';
 import type { Cleanup, CommandContext } from './context.ts';
 import { openCopySetup } from './copy-setup.ts';
@@ -68,31 +69,6 @@ function resolveSince(
     );
   }
   return new Map(tables.map((t) => [t, new Date(recorded[t]!)]));
-}
-
-/** Lookups and ACL writes outside the copier: the run's retry policy, requests counted. */
-function lookupContext(retry: RetryPolicy, signal: AbortSignal, stats: Stats): LookupContext {
-  return {
-    signal,
-    onRequest: (kind) => stats.request(kind),
-    retry: (fn) =>
-      withRetries(
-        retry,
-        {
-          signal,
-          classify: (e) => ({
-            retry: e instanceof StoreError && (e.kind === 'retryable' || e.kind === 'throttled'),
-            ...(e instanceof StoreError && e.retryAfterSeconds !== undefined
-              ? { retryAfterSeconds: e.retryAfterSeconds }
-              : {}),
-          }),
-          onRetry: () => {
-            stats.retries++;
-          },
-        },
-        fn,
-      ),
-  };
 }
 
 /**
@@ -170,22 +146,29 @@ export async function runSyncCommand(
     'sync starting',
   );
 
+  // A store that refuses the whole run (storage/errors.ts `fatal`) stops it at once: copies in
+  // flight are aborted (nothing partial is left), the summary and report are still written.
+  const fatal = new AbortController();
+  let refusal: string | null = null;
+  const onFatal = (side: 'source' | 'destination', message: string) => {
+    if (refusal !== null) return;
+    const store = side === 'source' ? source.description : dest.description;
+    refusal = `the ${side} (${store}) refused the run: ${message}`;
+    ctx.log.error(`${refusal}; stopping (nothing more will be copied)`);
+    fatal.abort();
+  };
+  const abort = AbortSignal.any([interrupts.abort.signal, fatal.signal]);
+  const stop = AbortSignal.any([interrupts.stop.signal, fatal.signal]);
+  setMaxListeners(0, abort, stop); // every request in flight listens to them
+
   const progress = new Progress(stats, ctx.log, options.progress !== false && Boolean(process.stderr.isTTY));
   progress.start();
   try {
     await runSync(
-      {
-        db,
-        source,
-        dest,
-        stats,
-        log: ctx.log,
-        report,
-        abort: interrupts.abort.signal,
-        stop: interrupts.stop.signal,
-      },
+      { db, source, dest, stats, log: ctx.log, report, abort, stop, onFatal },
       {
         ...settings,
+        retryPasses: getSection(ctx.file, SYNC, false).retry_passes,
         tables,
         columns,
         read,
@@ -200,14 +183,26 @@ export async function runSyncCommand(
   }
 
   const acl =
-    ownersNow && !interrupts.stop.signal.aborted
+    ownersNow && !stop.aborted
       ? await followAclChanges(ctx, state, ownersNow, {
           db,
           dest,
           columns: columns.get('media_attachments')!,
           read,
           catalog: { keyPrefix: '', acl: destConfig.acl, rules: mastodon.rules },
-          lookup: lookupContext(settings.retry, interrupts.abort.signal, stats),
+          lookup: lookupContextOf(
+            {
+              retry: settings.retry,
+              signal: abort,
+              onThrottled: () => {
+                stats.throttled++;
+              },
+              onRetry: () => {
+                stats.retries++;
+              },
+            },
+            (kind) => stats.request(kind),
+          ),
           concurrency: settings.concurrency,
           dryRun: settings.dryRun,
           onFailure: (key, error) => ctx.log.warn({ key, err: error.message }, 'could not set the ACL'),
@@ -215,9 +210,14 @@ export async function runSyncCommand(
       : null;
 
   const summary = summarize(stats.snapshot(), Boolean(options.dryRun));
-  const output = acl ? { ...summary, aclReapplied: acl.objects, aclFailed: acl.failed } : summary;
+  const output = {
+    ...summary,
+    ...(acl ? { aclReapplied: acl.objects, aclFailed: acl.failed } : {}),
+    ...(refusal ? { stopped: ctx.redact(refusal) } : {}),
+  };
   if (options.json) await writeChunk(process.stdout, `${JSON.stringify(output)}\n`);
   else await writeChunk(process.stdout, renderSummary(summary));
+  if (refusal) return 1;
   if (interrupts.stop.signal.aborted) return 130;
   if (summary.failed > 0 || (acl?.failed ?? 0) > 0) return 1;
   // Whole tables read, nothing failed: `--since last` starts from this run's start next time.

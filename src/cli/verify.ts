@@ -5,6 +5,7 @@
  */
 import { databaseConfig } from '../config/database.ts';
 import { ConfigError } from '../errors.ts';
+import { withRetries } from '../lib/retry.ts';
 import { alternateKey } from '../mastodon/catalog.ts';
 import type { CatalogKey, TableName } from '../mastodon/types.ts';
 import { enumerateKeys } from '../run/enumerate.ts';
@@ -19,7 +20,6 @@ import {
 } from '../run/verify.ts';
 import { StoreError } from '../storage/errors.ts';
 import { ReportWriter } from '../transfer/report.ts';
-import { withRetries } from '../transfer/retry.ts';
 import type { Cleanup, CommandContext } from './context.ts';
 import { openCopySetup } from './copy-setup.ts';
 import { openDatabase, type ReadFlags } from './open-database.ts';

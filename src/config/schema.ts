@@ -191,6 +191,12 @@ export const SYNC = section('sync', 'Copy settings (sync, jobs --dev, worker).',
     max: 100,
     help: 'Attempts after the first for a transient failure (503, reset, timeout).',
   }),
+  retry_passes: integer({
+    default: 2,
+    min: 0,
+    max: 10,
+    help: 'sync: after the main pass, copy again the keys that still failed with a transient error, this many more times (each pass waits a little longer first). Fatal errors are never retried.',
+  }),
   multipart_threshold: byteSize({
     default: 15 * 1024 ** 2,
     defaultText: '15MB',

@@ -8,11 +8,11 @@
  */
 import type { MastodonDatabase } from '../db/database.ts';
 import { estimateRows, type ReadOptions } from '../db/reader.ts';
+import { sleep } from '../lib/retry.ts';
 import type { Logger } from '../log.ts';
 import { alternateKey } from '../mastodon/catalog.ts';
 import type { CatalogOptions, TableName } from '../mastodon/types.ts';
 import { enumerateKeys } from '../run/enumerate.ts';
-import { sleep } from '../transfer/retry.ts';
 import { batchJobId, toJobKey } from './job.ts';
 import type { SharedProgress } from './progress.ts';
 import { type BatchQueue, JOB_NAME, jobOptions } from './queues.ts';

@@ -14,11 +14,11 @@
 import type { MastodonDatabase } from '../db/database.ts';
 import { discardedStatusesQuery, suspendedAccountsQuery } from '../db/queries/keyset.ts';
 import type { ReadOptions } from '../db/reader.ts';
+import { Semaphore } from '../lib/semaphore.ts';
 import type { CatalogOptions } from '../mastodon/types.ts';
 import type { ObjectStore } from '../storage/types.ts';
 import { type LookupContext, lookupKeys } from '../transfer/lookup.ts';
 import { enumerateKeys } from './enumerate.ts';
-import { Semaphore } from './semaphore.ts';
 
 /** Who was private at a run's start (ids as strings, sorted). */
 export interface PrivateOwners {

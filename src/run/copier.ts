@@ -6,19 +6,20 @@
  * `sync` feeds it batches straight from the database; a queue worker feeds it the batches of
  * its jobs. The tally lets a worker commit exactly one batch's outcome, once.
  */
+
+import { AdaptivePool } from '../lib/pool.ts';
+import { RateLimiter } from '../lib/rate.ts';
+import type { RetryPolicy } from '../lib/retry.ts';
 import type { Logger } from '../log.ts';
 import type { CatalogKey } from '../mastodon/types.ts';
-import { StoreError } from '../storage/errors.ts';
 import { unsafeKeyReason } from '../storage/keys.ts';
 import type { ObjectInfo, ObjectStore } from '../storage/types.ts';
-import { type CopyContext, type CopyTask, copyObject } from '../transfer/copy.ts';
+import { type CopyContext, type CopyTask, copyObject, type StoreSide } from '../transfer/copy.ts';
 import { decide } from '../transfer/decide.ts';
 import { type LookupContext, lookupKeys } from '../transfer/lookup.ts';
 import type { ReportWriter } from '../transfer/report.ts';
-import { type RetryPolicy, withRetries } from '../transfer/retry.ts';
+import { asStoreError, lookupContextOf } from '../transfer/requests.ts';
 import type { Stats } from '../transfer/stats.ts';
-import { AdaptivePool } from './pool.ts';
-import { RateLimiter } from './rate.ts';
 
 export interface CopierSettings {
   force: boolean;
@@ -29,6 +30,11 @@ export interface CopierSettings {
   serverSide: boolean;
   cacheControl: string;
   maxRequestsPerSecond: number;
+  /**
+   * Hold keys whose copy failed with a retryable error (after all its retries) instead of
+   * counting them failed: `sync` copies them again in later passes ([sync] retry_passes).
+   */
+  retryLater?: boolean;
 }
 
 export interface CopierDeps {
@@ -41,6 +47,11 @@ export interface CopierDeps {
   abort: AbortSignal;
   /** Stops scheduling new copies; those in flight finish. */
   stop: AbortSignal;
+  /**
+   * A store refused the whole run (storage/errors.ts `fatal`): the scheduler stops and aborts
+   * what is in flight. Absent (queue workers): such keys simply fail.
+   */
+  onFatal?(side: StoreSide, message: string): void;
 }
 
 export interface Problem {
@@ -67,21 +78,21 @@ export function emptyTally(): BatchTally {
   return { keys: 0, copied: 0, skipped: 0, missing: 0, failed: 0, bytes: 0, problems: [], interrupted: 0 };
 }
 
+/** A key whose copy failed with a transient error, kept for another pass, and why it failed. */
+export interface HeldBack {
+  item: CatalogKey;
+  reason: string;
+}
+
 /** Where else the source may hold a key (with/without `cache/`), or null. */
 export type AlternateOf = (item: CatalogKey) => string | null;
-
-function retryable(error: unknown): { retry: boolean; retryAfterSeconds?: number } {
-  if (!(error instanceof StoreError)) return { retry: false };
-  const retry = error.kind === 'retryable' || error.kind === 'throttled';
-  return error.retryAfterSeconds === undefined
-    ? { retry }
-    : { retry, retryAfterSeconds: error.retryAfterSeconds };
-}
 
 export class BatchCopier {
   private readonly pool: AdaptivePool;
   private readonly rate: RateLimiter;
   private readonly copyContext: CopyContext;
+  private holding: boolean;
+  private readonly heldBack: HeldBack[] = [];
 
   constructor(
     private readonly deps: CopierDeps,
@@ -89,6 +100,7 @@ export class BatchCopier {
   ) {
     this.pool = new AdaptivePool({ concurrency: settings.concurrency, backlog: settings.concurrency * 4 });
     this.rate = new RateLimiter(settings.maxRequestsPerSecond);
+    this.holding = settings.retryLater === true;
     this.copyContext = {
       source: deps.source,
       dest: deps.dest,
@@ -107,32 +119,49 @@ export class BatchCopier {
 
   private lookupContext(): LookupContext {
     const { stats, abort, log } = this.deps;
-    return {
-      signal: abort,
-      onRequest: (kind) => stats.request(kind),
-      retry: async (fn) => {
-        await this.rate.take(abort);
-        return withRetries(
-          this.settings.retry,
-          {
-            signal: abort,
-            classify: (error) => {
-              // Throttled listings count, and slow the copies down, as throttled copies do.
-              if (error instanceof StoreError && error.kind === 'throttled') {
-                stats.throttled++;
-                this.pool.throttled();
-              }
-              return retryable(error);
-            },
-            onRetry: (error, attempt) => {
-              stats.retries++;
-              log.debug({ attempt, err: (error as Error).message }, 'retrying a lookup');
-            },
-          },
-          fn,
-        );
+    return lookupContextOf(
+      {
+        retry: this.settings.retry,
+        rate: this.rate,
+        signal: abort,
+        // Throttled listings count, and slow the copies down, as throttled copies do.
+        onThrottled: () => {
+          stats.throttled++;
+          this.pool.throttled();
+        },
+        onRetry: (error, attempt) => {
+          stats.retries++;
+          log.debug({ attempt, err: error.message }, 'retrying a lookup');
+        },
       },
-    };
+      (kind) => stats.request(kind),
+    );
+  }
+
+  /** Keys whose copy failed with a retryable error, held back for a later pass (retryLater). */
+  takeHeldBack(): HeldBack[] {
+    return this.heldBack.splice(0);
+  }
+
+  get heldBackCount(): number {
+    return this.heldBack.length;
+  }
+
+  /** Puts keys back (a pass stopped before submitting them). */
+  holdBack(keys: readonly HeldBack[]): void {
+    this.heldBack.push(...keys);
+  }
+
+  /** The last pass: what fails now is counted failed. */
+  stopHoldingBack(): void {
+    this.holding = false;
+  }
+
+  /** Counts the keys still held back as failed (no pass left, or the run stopped). */
+  async failHeldBack(): Promise<void> {
+    const tally = emptyTally();
+    for (const { item, reason } of this.heldBack.splice(0))
+      await this.recordProblem(tally, item, 'failed', reason);
   }
 
   private async recordProblem(
@@ -171,7 +200,11 @@ export class BatchCopier {
           if (task.sourceKey !== task.item.key) stats.alternate++;
         } else if (outcome.reason === 'interrupted') {
           tally.interrupted++;
+        } else if (outcome.status === 'failed' && outcome.retryable && this.holding) {
+          this.heldBack.push({ item: task.item, reason: outcome.reason });
         } else {
+          if (outcome.status === 'failed' && outcome.fatal)
+            this.deps.onFatal?.(outcome.fatal, outcome.reason);
           await this.recordProblem(tally, task.item, outcome.status, outcome.reason);
         }
       } finally {
@@ -210,10 +243,21 @@ export class BatchCopier {
     }
     const names = safe.map((item) => item.key);
     const ctx = this.lookupContext();
+    const lookup = (side: StoreSide, store: ObjectStore) =>
+      lookupKeys(store, names, ctx).catch((error: unknown) => {
+        const e = asStoreError(error);
+        if (e.kind !== 'fatal' || !this.deps.onFatal) throw error;
+        this.deps.onFatal(side, e.message);
+        return null;
+      });
     const [atSource, atDest] = await Promise.all([
-      lookupKeys(source, names, ctx),
-      this.settings.force ? new Map<string, ObjectInfo>() : lookupKeys(dest, names, ctx),
+      lookup('source', source),
+      this.settings.force ? new Map<string, ObjectInfo>() : lookup('destination', dest),
     ]);
+    if (!atSource || !atDest) {
+      tally.interrupted += safe.length;
+      return { tally, finished: Promise.resolve(tally) };
+    }
 
     for (const [index, item] of safe.entries()) {
       if (this.deps.stop.aborted) {

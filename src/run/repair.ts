@@ -12,12 +12,13 @@
  * A missing object is reported (sync copies it). A fatal answer to a write (the destination
  * refuses CopyObject or ACL changes) ends the run: the same answer would come for every key.
  */
+
+import { Semaphore } from '../lib/semaphore.ts';
 import type { CatalogKey } from '../mastodon/types.ts';
 import { type AccessClass, accessOfCannedAcl } from '../storage/acl.ts';
 import { StoreError } from '../storage/errors.ts';
 import type { ObjectStore, StoredMetadata } from '../storage/types.ts';
 import { type LookupContext, lookupKeys } from '../transfer/lookup.ts';
-import { Semaphore } from './semaphore.ts';
 
 export type RepairField = 'contentType' | 'cacheControl' | 'acl';
 export type RepairAction = 'none' | 'replace-metadata' | 'set-acl';

@@ -8,13 +8,19 @@
  */
 import type { MastodonDatabase } from '../db/database.ts';
 import { estimateRows, type ReadOptions } from '../db/reader.ts';
+import { sleep } from '../lib/retry.ts';
 import { alternateKey } from '../mastodon/catalog.ts';
 import type { CatalogOptions, TableName } from '../mastodon/types.ts';
 import { BatchCopier, type CopierDeps, type CopierSettings } from './copier.ts';
 import { enumerateKeys } from './enumerate.ts';
 import type { Pass } from './scope.ts';
 
+/** Keys per lookup batch on a retry pass (the listing answers up to 1,000 at a time). */
+const RETRY_BATCH = 1000;
+
 export interface SyncSettings extends CopierSettings {
+  /** Further passes over keys that failed with a transient error ([sync] retry_passes). */
+  retryPasses: number;
   tables: readonly TableName[];
   columns: ReadonlyMap<TableName, ReadonlySet<string>>;
   read: ReadOptions;
@@ -28,9 +34,14 @@ export interface SyncDeps extends CopierDeps {
   db: MastodonDatabase;
 }
 
+/** The wait before retry pass `pass` (1-based): the transient trouble gets time to pass. */
+export function retryPassDelayMs(pass: number): number {
+  return Math.min(30_000, 2000 * 2 ** (pass - 1));
+}
+
 export async function runSync(deps: SyncDeps, settings: SyncSettings): Promise<void> {
   const { db, stats, stop } = deps;
-  const copier = new BatchCopier(deps, settings);
+  const copier = new BatchCopier(deps, { ...settings, retryLater: settings.retryPasses > 0 });
   const readOf = (table: TableName): ReadOptions => {
     const since = settings.changedSince?.get(table);
     return since ? { ...settings.read, changedSince: since } : settings.read;
@@ -54,4 +65,41 @@ export async function runSync(deps: SyncDeps, settings: SyncSettings): Promise<v
     }
   }
   await copier.drain();
+  await retryPasses(deps, settings, copier);
+}
+
+/**
+ * Keys that failed with a transient error after all their retries get up to `retryPasses`
+ * more passes, each after a longer wait (as rclone's `--retries` over its low-level
+ * retries): a burst of resets or 503s that outlasted one key's backoff rarely outlasts this.
+ * What still fails on the last pass is counted failed.
+ */
+async function retryPasses(deps: SyncDeps, settings: SyncSettings, copier: BatchCopier): Promise<void> {
+  const { stats, stop, log } = deps;
+  for (let pass = 1; pass <= settings.retryPasses && copier.heldBackCount > 0 && !stop.aborted; pass++) {
+    const delayMs = retryPassDelayMs(pass);
+    log.info(
+      { pass, keys: copier.heldBackCount, delayMs },
+      'copying again the keys that failed with a transient error',
+    );
+    try {
+      await sleep(delayMs, stop);
+    } catch {
+      break; // stopped: what is held back is counted failed below
+    }
+    const held = copier.takeHeldBack();
+    if (pass === settings.retryPasses) copier.stopHoldingBack();
+    stats.retryPasses = pass;
+    stats.retriedKeys += held.length;
+    for (let i = 0; i < held.length; i += RETRY_BATCH) {
+      if (stop.aborted) {
+        copier.holdBack(held.slice(i));
+        break;
+      }
+      const batch = held.slice(i, i + RETRY_BATCH).map((h) => h.item);
+      await copier.submitBatch(batch, (item) => alternateKey(item, settings.columns.get(item.table)!));
+    }
+    await copier.drain();
+  }
+  await copier.failHeldBack();
 }

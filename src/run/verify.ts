@@ -8,13 +8,14 @@
  * public objects answer 200 with the right Cache-Control and private ones (backups, media of
  * suspended accounts) are refused.
  */
+
+import { Semaphore } from '../lib/semaphore.ts';
 import { applyKeyPrefix } from '../mastodon/paperclip.ts';
 import type { CatalogKey } from '../mastodon/types.ts';
 import { type AccessClass, accessOfCannedAcl } from '../storage/acl.ts';
 import type { ObjectInfo, ObjectStore } from '../storage/types.ts';
 import { md5FromEtag } from '../transfer/decide.ts';
 import { type LookupContext, lookupKeys } from '../transfer/lookup.ts';
-import { Semaphore } from './semaphore.ts';
 
 export type VerifyProblemKind = 'absent' | 'size' | 'md5' | 'content-type' | 'public' | 'acl';
 

@@ -1,9 +1,16 @@
 /**
- * Store failures, classified once at the edge (as rclone's shouldRetry) so that transfer/
- * never reads HTTP status codes: `retryable` (try again later), `throttled` (retryable, and
- * slow down), `gone` (the object is not there), `fatal` (retrying cannot help).
+ * Store failures, classified once at the edge (as rclone's shouldRetry and FatalError) so that
+ * nothing above storage/ reads HTTP status codes:
+ * - `retryable`: try again later;
+ * - `throttled`: retryable, and slow down;
+ * - `gone`: the object is not there;
+ * - `failed`: this request cannot succeed, retrying cannot help (an unsafe key, a bad argument
+ *   for this object); other objects may well succeed;
+ * - `fatal`: the store refuses the whole run (credentials refused, the bucket gone, writes
+ *   refused, a full or read-only disk, an operation it does not implement): every other key
+ *   would get the same answer, so the run stops.
  */
-export type StoreErrorKind = 'retryable' | 'throttled' | 'gone' | 'fatal';
+export type StoreErrorKind = 'retryable' | 'throttled' | 'gone' | 'failed' | 'fatal';
 
 export class StoreError extends Error {
   constructor(

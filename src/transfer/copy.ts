@@ -4,14 +4,16 @@
  * both sides have one; retry transient failures; report a vanished source as missing.
  * Success is counted only after the store confirmed the whole object.
  */
+
+import type { RateLimiter } from '../lib/rate.ts';
+import type { RetryPolicy } from '../lib/retry.ts';
 import type { Logger } from '../log.ts';
 import type { CatalogKey } from '../mastodon/types.ts';
-import type { RateLimiter } from '../run/rate.ts';
-import { isRetryableSocketError, StoreError } from '../storage/errors.ts';
+import { StoreError } from '../storage/errors.ts';
 import type { ObjectInfo, ObjectStore } from '../storage/types.ts';
 import { CountingStream } from './counting.ts';
 import { md5FromEtag } from './decide.ts';
-import { type RetryPolicy, withRetries } from './retry.ts';
+import { asStoreError, retryVerdict, storeRequest } from './requests.ts';
 import type { Stats } from './stats.ts';
 
 export interface CopyContext {
@@ -37,9 +39,24 @@ export interface CopyTask {
   sourceInfo: ObjectInfo;
 }
 
+export type StoreSide = 'source' | 'destination';
+
 export type CopyOutcome =
   | { status: 'copied'; bytes: number; attempts: number }
-  | { status: 'missing' | 'failed'; reason: string; attempts: number };
+  | {
+      status: 'missing' | 'failed';
+      reason: string;
+      attempts: number;
+      /** The last error was retryable: another pass later may succeed. */
+      retryable?: boolean;
+      /** The store refused the whole run (storage/errors.ts `fatal`): which one. */
+      fatal?: StoreSide;
+    };
+
+/** Which store the current step talks to, for naming the one that refused the run. */
+interface Step {
+  side: StoreSide;
+}
 
 const GENERIC_TYPES = new Set(['', 'application/octet-stream', 'binary/octet-stream']);
 
@@ -49,13 +66,7 @@ export function chooseContentType(fromSource: string | undefined, fromCatalog: s
   return GENERIC_TYPES.has(base) ? fromCatalog : fromSource!;
 }
 
-function asStoreError(error: unknown): StoreError {
-  if (error instanceof StoreError) return error;
-  const message = (error as Error)?.message ?? String(error);
-  return new StoreError(isRetryableSocketError(error) ? 'retryable' : 'fatal', message);
-}
-
-async function serverSideCopy(ctx: CopyContext, task: CopyTask): Promise<boolean> {
+async function serverSideCopy(ctx: CopyContext, task: CopyTask, step: Step): Promise<boolean> {
   if (!ctx.serverSide || !ctx.dest.copyFrom) return false;
   // A listing gives no Content-Type, and the copy replaces the metadata (to set
   // Cache-Control and ACL): ask the source for its type first, so it is kept.
@@ -63,12 +74,14 @@ async function serverSideCopy(ctx: CopyContext, task: CopyTask): Promise<boolean
   if (sourceType === undefined) {
     await ctx.rate.take(ctx.signal);
     ctx.stats.request('head');
+    step.side = 'source';
     const head = await ctx.source.head(task.sourceKey, ctx.signal);
     if (!head) throw new StoreError('gone', `HEAD ${task.sourceKey}: not found`);
     sourceType = head.contentType;
   }
   await ctx.rate.take(ctx.signal);
   ctx.stats.request('copy');
+  step.side = 'destination';
   return ctx.dest.copyFrom(ctx.source, task.sourceKey, task.item.key, {
     size: task.sourceInfo.size,
     contentType: chooseContentType(sourceType, task.item.contentType),
@@ -78,9 +91,10 @@ async function serverSideCopy(ctx: CopyContext, task: CopyTask): Promise<boolean
   });
 }
 
-async function streamCopy(ctx: CopyContext, task: CopyTask): Promise<number> {
+async function streamCopy(ctx: CopyContext, task: CopyTask, step: Step): Promise<number> {
   await ctx.rate.take(ctx.signal);
   ctx.stats.request('get');
+  step.side = 'source';
   const { info, body } = await ctx.source.read(task.sourceKey, ctx.signal);
   const counted = new CountingStream(info.size, (n) => {
     ctx.stats.bytesStreamed += n;
@@ -91,6 +105,7 @@ async function streamCopy(ctx: CopyContext, task: CopyTask): Promise<number> {
   try {
     await ctx.rate.take(ctx.signal);
     ctx.stats.request('put');
+    step.side = 'destination';
     const written = await ctx.dest.write(task.item.key, counted, {
       size: info.size,
       contentType: chooseContentType(info.contentType, task.item.contentType),
@@ -113,34 +128,25 @@ async function streamCopy(ctx: CopyContext, task: CopyTask): Promise<number> {
 export async function copyObject(ctx: CopyContext, task: CopyTask): Promise<CopyOutcome> {
   if (ctx.dryRun) return { status: 'copied', bytes: task.sourceInfo.size, attempts: 0 };
   let attempts = 0;
+  const step: Step = { side: 'source' };
   try {
-    const bytes = await withRetries(
-      ctx.retry,
+    const bytes = await storeRequest(
       {
+        retry: ctx.retry,
         signal: ctx.signal,
-        classify: (error) => {
-          const e = asStoreError(error);
-          if (e.kind === 'throttled') {
-            ctx.stats.throttled++;
-            ctx.pacer.throttled();
-          }
-          return {
-            retry: e.kind === 'retryable' || e.kind === 'throttled',
-            ...(e.retryAfterSeconds !== undefined ? { retryAfterSeconds: e.retryAfterSeconds } : {}),
-          };
+        onThrottled: () => {
+          ctx.stats.throttled++;
+          ctx.pacer.throttled();
         },
         onRetry: (error, attempt, delayMs) => {
           ctx.stats.retries++;
-          ctx.log.debug(
-            { key: task.item.key, attempt, delayMs, err: asStoreError(error).message },
-            'retrying',
-          );
+          ctx.log.debug({ key: task.item.key, attempt, delayMs, err: error.message }, 'retrying');
         },
       },
       async (attempt) => {
         attempts = attempt;
-        if (await serverSideCopy(ctx, task)) return task.sourceInfo.size;
-        return streamCopy(ctx, task);
+        if (await serverSideCopy(ctx, task, step)) return task.sourceInfo.size;
+        return streamCopy(ctx, task, step);
       },
     );
     ctx.pacer.succeeded();
@@ -150,6 +156,7 @@ export async function copyObject(ctx: CopyContext, task: CopyTask): Promise<Copy
     const e = asStoreError(error);
     if (e.kind === 'gone')
       return { status: 'missing', reason: `gone from the source during the run (${e.message})`, attempts };
-    return { status: 'failed', reason: e.message, attempts };
+    if (e.kind === 'fatal') return { status: 'failed', reason: e.message, attempts, fatal: step.side };
+    return { status: 'failed', reason: e.message, attempts, retryable: retryVerdict(e).retry };
   }
 }

@@ -31,6 +31,9 @@ export interface StatsSnapshot {
   throttled: number;
   /** Objects found only at their alternate location (with/without `cache/`). */
   alternate: number;
+  /** Retry passes run after the main pass, and the keys they copied again ([sync] retry_passes). */
+  retryPasses: number;
+  retriedKeys: number;
   requests: Record<RequestKind, number>;
   inFlight: number;
   concurrency: number;
@@ -47,6 +50,8 @@ export class Stats {
   retries = 0;
   throttled = 0;
   alternate = 0;
+  retryPasses = 0;
+  retriedKeys = 0;
   inFlight = 0;
   concurrency = 0;
   readonly requests: Record<RequestKind, number> = { list: 0, head: 0, get: 0, put: 0, copy: 0 };
@@ -79,6 +84,8 @@ export class Stats {
       retries: this.retries,
       throttled: this.throttled,
       alternate: this.alternate,
+      retryPasses: this.retryPasses,
+      retriedKeys: this.retriedKeys,
       requests: { ...this.requests },
       inFlight: this.inFlight,
       concurrency: this.concurrency,

@@ -227,14 +227,14 @@ describe('FsStore key safety', () => {
     '',
   ];
   for (const key of HOSTILE) {
-    test(`refuses ${JSON.stringify(key)} with StoreError fatal; nothing created outside the root`, async () => {
+    test(`refuses ${JSON.stringify(key)} with StoreError failed (this key only); nothing created outside the root`, async () => {
       const { root, parent, store } = fresh();
       const parentBefore = tree(parent);
       const scratchBefore = readdirSync(scratch).sort();
       const tmpBefore = readdirSync(tmpdir())
         .filter((n) => n.startsWith('escaped'))
         .sort();
-      const isFatal = (error: unknown) => isStoreError(error, 'fatal');
+      const isFatal = (error: unknown) => isStoreError(error, 'failed');
       await assert.rejects(store.write(key, body(DATA), options(DATA.length)), isFatal, 'write');
       await assert.rejects(store.head(key), isFatal, 'head');
       await assert.rejects(store.read(key), isFatal, 'read');
@@ -350,7 +350,7 @@ describe('FsStore list', () => {
 
   test('a hostile prefix is refused', async () => {
     const { store } = fresh();
-    await assert.rejects(store.list('../', undefined), (error) => isStoreError(error, 'fatal'));
+    await assert.rejects(store.list('../', undefined), (error) => isStoreError(error, 'failed'));
   });
 });
 

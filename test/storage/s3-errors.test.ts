@@ -47,12 +47,14 @@ describe('classifyS3Error', () => {
     ['NoSuchKey without status', sdkError('NoSuchKey'), 'gone'],
     ['404 NotFound (HEAD)', sdkError('NotFound', 404), 'gone'],
     ['404 with an unknown name', sdkError('Unknown', 404), 'gone'],
-    ['403 AccessDenied', sdkError('AccessDenied', 403), 'fatal'],
+    ['403 AccessDenied (a read: this object)', sdkError('AccessDenied', 403), 'failed'],
     ['403 InvalidAccessKeyId', sdkError('InvalidAccessKeyId', 403), 'fatal'],
     ['403 SignatureDoesNotMatch', sdkError('SignatureDoesNotMatch', 403), 'fatal'],
-    ['400 InvalidArgument', sdkError('InvalidArgument', 400), 'fatal'],
+    ['400 InvalidArgument', sdkError('InvalidArgument', 400), 'failed'],
+    ['404 NoSuchBucket (the bucket is gone)', sdkError('NoSuchBucket', 404), 'fatal'],
+    ['400 ExpiredToken', sdkError('ExpiredToken', 400), 'fatal'],
     ['501 NotImplemented', sdkError('NotImplemented', 501), 'fatal'],
-    ['AbortError', sdkError('AbortError'), 'fatal'],
+    ['AbortError', sdkError('AbortError'), 'failed'],
     ['ECONNRESET socket error', socketError('ECONNRESET', 'read ECONNRESET'), 'retryable'],
     ['ECONNREFUSED', socketError('ECONNREFUSED'), 'retryable'],
     ['ETIMEDOUT', socketError('ETIMEDOUT'), 'retryable'],
@@ -61,9 +63,9 @@ describe('classifyS3Error', () => {
     ['socket hang up (no code)', new Error('socket hang up'), 'retryable'],
     ['TimeoutError', sdkError('TimeoutError'), 'retryable'],
     ['premature close', socketError('ERR_STREAM_PREMATURE_CLOSE', 'Premature close'), 'retryable'],
-    ['a plain TypeError', new TypeError('x is not a function'), 'fatal'],
-    ['undefined', undefined, 'fatal'],
-    ['a string', 'weird', 'fatal'],
+    ['a plain TypeError', new TypeError('x is not a function'), 'failed'],
+    ['undefined', undefined, 'failed'],
+    ['a string', 'weird', 'failed'],
   ];
   for (const [name, error, kind] of TABLE) {
     test(`${name} → ${kind}`, () => {
@@ -73,6 +75,17 @@ describe('classifyS3Error', () => {
       assert.match(result.message, /^GET media_attachments\/x\.png: /);
     });
   }
+
+  test('a refused write stops the run (fatal); the same refusal on a read concerns that object', () => {
+    const denied = sdkError('AccessDenied', 403);
+    assert.equal(classifyS3Error(denied, 'PUT k', { write: true }).kind, 'fatal');
+    assert.equal(classifyS3Error(denied, 'GET k').kind, 'failed');
+    // A skewed clock is a 403 too, and retryable even on a write.
+    assert.equal(
+      classifyS3Error(sdkError('RequestTimeTooSkewed', 403), 'PUT k', { write: true }).kind,
+      'retryable',
+    );
+  });
 
   test('a StoreError passes through unchanged', () => {
     const original = new ShortBodyError(10, 5);

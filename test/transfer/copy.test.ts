@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
+import { RateLimiter } from '../../src/lib/rate.ts';
+import type { RetryPolicy } from '../../src/lib/retry.ts';
 import { silentLogger } from '../../src/log.ts';
 import type { CatalogKey } from '../../src/mastodon/types.ts';
-import { RateLimiter } from '../../src/run/rate.ts';
 import { ShortBodyError, StoreError } from '../../src/storage/errors.ts';
 import type {
   ListPage,
@@ -18,7 +19,6 @@ import type {
   WriteOptions,
 } from '../../src/storage/types.ts';
 import { type CopyContext, type CopyTask, chooseContentType, copyObject } from '../../src/transfer/copy.ts';
-import type { RetryPolicy } from '../../src/transfer/retry.ts';
 import { Stats } from '../../src/transfer/stats.ts';
 
 const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');
@@ -385,7 +385,13 @@ describe('copyObject', () => {
   test('a fatal write → failed, not retried', async () => {
     const { ctx, task, source, dest, pacer } = setup({ writes: [new StoreError('fatal', 'AccessDenied')] });
     const outcome = await copyObject(ctx, task);
-    assert.deepEqual(outcome, { status: 'failed', reason: 'AccessDenied', attempts: 1 });
+    // The store said the whole run is refused: the outcome names the side, for the scheduler to stop.
+    assert.deepEqual(outcome, {
+      status: 'failed',
+      reason: 'AccessDenied',
+      attempts: 1,
+      fatal: 'destination',
+    });
     assert.equal(source.reads.length, 1);
     assert.equal(dest.writes.length, 1);
     assert.equal(dest.stored.size, 0);
@@ -398,7 +404,13 @@ describe('copyObject', () => {
       reads: [retryable('one'), retryable('two'), retryable('three'), retryable('four'), 'ok'],
     });
     const outcome = await copyObject(ctx, task);
-    assert.deepEqual(outcome, { status: 'failed', reason: 'four', attempts: RETRY.retries + 1 });
+    // Still transient at the end: a later pass (sync's retry_passes) may succeed.
+    assert.deepEqual(outcome, {
+      status: 'failed',
+      reason: 'four',
+      attempts: RETRY.retries + 1,
+      retryable: true,
+    });
     assert.equal(source.reads.length, RETRY.retries + 1);
     assert.equal(ctx.stats.retries, RETRY.retries);
   });

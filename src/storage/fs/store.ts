@@ -21,6 +21,13 @@ import type { ListPage, ObjectInfo, ObjectStore, StoreFeatures, WriteOptions } f
  */
 export const TEMP_SUFFIX = '.msst-tmp';
 
+const FS_FATAL_HINT: Readonly<Record<string, string>> = {
+  ENOSPC: ' (no space left on the destination disk)',
+  EDQUOT: ' (disk quota exceeded)',
+  EROFS: ' (the destination file system is read-only)',
+  EACCES: ' (permission denied)',
+};
+
 export class FsStore implements ObjectStore {
   readonly features: StoreFeatures = { listing: false, md5Etags: false };
   readonly description: string;
@@ -34,11 +41,12 @@ export class FsStore implements ObjectStore {
   /** The file for a key, after checking that it stays inside the root. */
   pathOf(key: string): string {
     const reason = unsafeKeyReason(key);
-    if (reason) throw new StoreError('fatal', `refusing key ${JSON.stringify(key.slice(0, 200))}: ${reason}`);
+    if (reason)
+      throw new StoreError('failed', `refusing key ${JSON.stringify(key.slice(0, 200))}: ${reason}`);
     const path = resolve(this.root, ...key.split('/'));
     // Belt and braces: unsafeKeyReason already refuses `..`; this refuses anything else that resolves outside.
     if (!path.startsWith(this.root + sep)) {
-      throw new StoreError('fatal', `refusing key ${JSON.stringify(key.slice(0, 200))}: outside the root`);
+      throw new StoreError('failed', `refusing key ${JSON.stringify(key.slice(0, 200))}: outside the root`);
     }
     return path;
   }
@@ -89,7 +97,7 @@ export class FsStore implements ObjectStore {
       if (error instanceof StoreError) throw error;
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') throw new StoreError('gone', `read ${key}: no such file`);
-      throw new StoreError('fatal', `read ${key}: ${code}`);
+      throw new StoreError(code === 'EACCES' || code === 'EIO' ? 'fatal' : 'failed', `read ${key}: ${code}`);
     }
   }
 
@@ -119,10 +127,11 @@ export class FsStore implements ObjectStore {
       await rm(temp, { force: true }).catch(() => {});
       if (error instanceof StoreError) throw error;
       const code = (error as NodeJS.ErrnoException).code;
+      // A full, read-only or forbidden destination: every other write would fail the same way.
       if (code === 'ENOSPC' || code === 'EACCES' || code === 'EROFS' || code === 'EDQUOT') {
-        throw new StoreError('fatal', `write ${key}: ${code}`);
+        throw new StoreError('fatal', `write ${key}: ${code}${FS_FATAL_HINT[code] ?? ''}`);
       }
-      if ((error as Error).name === 'AbortError') throw new StoreError('fatal', `write ${key}: aborted`);
+      if ((error as Error).name === 'AbortError') throw new StoreError('failed', `write ${key}: aborted`);
       throw new StoreError(
         (error as StoreError).kind ?? 'retryable',
         `write ${key}: ${(error as Error).message}`,

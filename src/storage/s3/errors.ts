@@ -17,6 +17,20 @@ const THROTTLE_CODES = new Set([
   'RequestLimitExceeded',
 ]);
 const RETRYABLE_STATUS = new Set([500, 502, 503, 504]);
+/** Answers that hold for every request of the run: credentials, bucket, account, missing features. */
+const STORE_FATAL_CODES = new Set([
+  'NoSuchBucket',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'InvalidToken',
+  'TokenRefreshRequired',
+  'AllAccessDisabled',
+  'AccountProblem',
+  'NotImplemented',
+  'InvalidBucketName',
+  'PermanentRedirect',
+]);
 
 function retryAfter(error: SdkError): number | undefined {
   const header = error.$response?.headers?.['retry-after'];
@@ -24,13 +38,19 @@ function retryAfter(error: SdkError): number | undefined {
   return Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds, 300) : undefined;
 }
 
-export function classifyS3Error(error: unknown, what: string): StoreError {
+/**
+ * One S3 (or SDK) error as a StoreError. `write`: the request changes the bucket — a refused
+ * write (403 AccessDenied) then means the destination refuses writes, which stops the run; a
+ * refused read may concern one object only.
+ */
+export function classifyS3Error(error: unknown, what: string, options: { write?: boolean } = {}): StoreError {
   if (error instanceof StoreError) return error;
   const e = error as SdkError;
   const status = e?.$metadata?.httpStatusCode;
   const name = e?.name ?? e?.code ?? 'Error';
   const detail = `${what}: ${status ? `HTTP ${status} ` : ''}${name}${e?.message && e.message !== name ? ` (${e.message.split('\n')[0]})` : ''}`;
-  if (name === 'AbortError') return new StoreError('fatal', `${what}: aborted`);
+  if (name === 'AbortError') return new StoreError('failed', `${what}: aborted`);
+  if (STORE_FATAL_CODES.has(name) || status === 501 || status === 401) return new StoreError('fatal', detail);
   if (THROTTLE_CODES.has(name) || status === 429 || (status === 503 && name === 'SlowDown')) {
     return new StoreError('throttled', detail, retryAfter(e));
   }
@@ -41,7 +61,8 @@ export function classifyS3Error(error: unknown, what: string): StoreError {
     return new StoreError('retryable', detail);
   }
   if (status === undefined && isRetryableSocketError(e)) return new StoreError('retryable', detail);
-  return new StoreError('fatal', detail);
+  if (options.write && (status === 403 || name === 'AccessDenied')) return new StoreError('fatal', detail);
+  return new StoreError('failed', detail);
 }
 
 /** A one-line explanation for `check()` failures: bucket, credentials, endpoint. */

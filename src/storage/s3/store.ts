@@ -21,8 +21,8 @@ import {
   type StorageClass,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { Semaphore } from '../../lib/semaphore.ts';
 import { applyKeyPrefix } from '../../mastodon/paperclip.ts';
-import { Semaphore } from '../../run/semaphore.ts';
 import { type AccessClass, accessOfGrants } from '../acl.ts';
 import { StoreError } from '../errors.ts';
 import type {
@@ -198,7 +198,7 @@ export class S3Store implements ObjectStore {
       return out.ETag ? { etag: stripQuotes(out.ETag)! } : {};
     } catch (error) {
       body.destroy();
-      throw classifyS3Error(error, `PUT ${key}`);
+      throw classifyS3Error(error, `PUT ${key}`, { write: true });
     }
   }
 
@@ -220,7 +220,7 @@ export class S3Store implements ObjectStore {
         });
         return etag ? { etag } : {};
       } catch (error) {
-        throw classifyS3Error(error, `multipart PUT ${key}`);
+        throw classifyS3Error(error, `multipart PUT ${key}`, { write: true });
       }
     }
     // Without static credentials: lib-storage, which buffers parts (bounded by the semaphore).
@@ -239,7 +239,7 @@ export class S3Store implements ObjectStore {
         return out.ETag ? { etag: stripQuotes(out.ETag)! } : {};
       } catch (error) {
         body.destroy();
-        throw classifyS3Error(error, `multipart PUT ${key}`);
+        throw classifyS3Error(error, `multipart PUT ${key}`, { write: true });
       } finally {
         options.signal?.removeEventListener('abort', abort);
       }
@@ -267,7 +267,7 @@ export class S3Store implements ObjectStore {
       );
       return true;
     } catch (error) {
-      throw classifyS3Error(error, `COPY ${key}`);
+      throw classifyS3Error(error, `COPY ${key}`, { write: true });
     }
   }
 
@@ -316,7 +316,7 @@ export class S3Store implements ObjectStore {
         { abortSignal: signal },
       );
     } catch (error) {
-      throw classifyS3Error(error, `PUT ACL ${key}`);
+      throw classifyS3Error(error, `PUT ACL ${key}`, { write: true });
     }
   }
 
@@ -332,7 +332,7 @@ export class S3Store implements ObjectStore {
         { abortSignal: signal },
       );
     } catch (error) {
-      throw classifyS3Error(error, `COPY ${key} onto itself`);
+      throw classifyS3Error(error, `COPY ${key} onto itself`, { write: true });
     }
   }
 

@@ -1,5 +1,5 @@
 /** An optional cap on requests per second ([sync] max_requests_per_second): a token bucket. */
-import { sleep } from '../transfer/retry.ts';
+import { sleep } from './retry.ts';
 
 export class RateLimiter {
   private tokens: number;

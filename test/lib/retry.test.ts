@@ -11,7 +11,7 @@ import {
   type RetryVerdict,
   sleep,
   withRetries,
-} from '../../src/transfer/retry.ts';
+} from '../../src/lib/retry.ts';
 
 const POLICY: RetryPolicy = { retries: 5, baseDelayMs: 100, maxDelayMs: 1_000 };
 const FAST: RetryPolicy = { retries: 3, baseDelayMs: 1, maxDelayMs: 2 };

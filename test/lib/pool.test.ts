@@ -4,9 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, mock, test } from 'node:test';
-import { AdaptivePool } from '../../src/run/pool.ts';
-import { RateLimiter } from '../../src/run/rate.ts';
-import { Semaphore } from '../../src/run/semaphore.ts';
+import { AdaptivePool } from '../../src/lib/pool.ts';
+import { RateLimiter } from '../../src/lib/rate.ts';
+import { Semaphore } from '../../src/lib/semaphore.ts';
 
 interface Deferred {
   promise: Promise<void>;

@@ -1,0 +1,66 @@
+/**
+ * How every store request of a run is made — the one place a retry is decided (as rclone's
+ * pacer + shouldRetry): the store classified the error (storage/errors.ts); this applies the
+ * run's rate limit, retries `retryable` and `throttled` answers with backoff and Retry-After,
+ * tells the pacer about throttling (so the pool slows down) and counts retries. `gone`,
+ * `failed` and `fatal` are never retried.
+ */
+
+import type { RateLimiter } from '../lib/rate.ts';
+import { type RetryPolicy, type RetryVerdict, withRetries } from '../lib/retry.ts';
+import { isRetryableSocketError, StoreError } from '../storage/errors.ts';
+import type { LookupContext } from './lookup.ts';
+
+export interface RequestPolicy {
+  retry: RetryPolicy;
+  /** The run's request-rate cap, taken once per attempt (absent: no cap). */
+  rate?: RateLimiter;
+  signal?: AbortSignal;
+  /** Told of each throttled answer: counting, and the pool halving its concurrency. */
+  onThrottled?(): void;
+  /** Told before each retry wait (counting, logging). */
+  onRetry?(error: StoreError, attempt: number, delayMs: number): void;
+}
+
+/** Any error as a StoreError: socket-level failures are retryable, anything unknown failed. */
+export function asStoreError(error: unknown): StoreError {
+  if (error instanceof StoreError) return error;
+  const message = (error as Error)?.message ?? String(error);
+  return new StoreError(isRetryableSocketError(error) ? 'retryable' : 'failed', message);
+}
+
+export function retryVerdict(error: StoreError): RetryVerdict {
+  const retry = error.kind === 'retryable' || error.kind === 'throttled';
+  return error.retryAfterSeconds === undefined
+    ? { retry }
+    : { retry, retryAfterSeconds: error.retryAfterSeconds };
+}
+
+/** Runs `fn` (one or more requests) under the policy; rejects with the last error. */
+export function storeRequest<T>(policy: RequestPolicy, fn: (attempt: number) => Promise<T>): Promise<T> {
+  return withRetries(
+    policy.retry,
+    {
+      ...(policy.signal ? { signal: policy.signal } : {}),
+      classify: (error) => {
+        const e = asStoreError(error);
+        if (e.kind === 'throttled') policy.onThrottled?.();
+        return retryVerdict(e);
+      },
+      onRetry: (error, attempt, delayMs) => policy.onRetry?.(asStoreError(error), attempt, delayMs),
+    },
+    async (attempt) => {
+      await policy.rate?.take(policy.signal);
+      return fn(attempt);
+    },
+  );
+}
+
+/** What lookups (and any other batch of store reads) need: the policy, and a request counter. */
+export function lookupContextOf(policy: RequestPolicy, onRequest: LookupContext['onRequest']): LookupContext {
+  return {
+    ...(policy.signal ? { signal: policy.signal } : {}),
+    onRequest,
+    retry: (fn) => storeRequest(policy, () => fn()),
+  };
+}
