@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { fakeInstance, referencedKeys } from '../../dev/fake-instance.ts';
-import { type Proxy, startProxy } from '../../dev/proxy.ts';
+import { type Proxy as RecordingProxy, startProxy } from '../../dev/proxy.ts';
 import { runCli } from '../helpers/cli.ts';
 import {
   assertClean,
@@ -35,8 +35,8 @@ const FLAKY = keys.filter(
 );
 
 let world: World;
-let refusing: Proxy;
-let flakySource: Proxy;
+let refusing: RecordingProxy;
+let flakySource: RecordingProxy;
 
 function ini(sourceEndpoint: string, destEndpoint: string, bucket: string, sync: string): string {
   return tempIni(
