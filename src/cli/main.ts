@@ -11,7 +11,7 @@ import { Cleanup, type CommandContext, type GlobalOptions, loadContext } from '.
 import type { DashboardFlags } from './dashboard.ts';
 import type { OrphansOptions } from './orphans.ts';
 import { guardBrokenPipe, OutputClosed } from './output.ts';
-import { type PlanFormat, runPlan } from './plan.ts';
+import { type PlanFormat, runPlanCommand } from './plan.ts';
 import type { JobsOptions, WorkerOptions } from './queue.ts';
 import type { RepairOptions } from './repair.ts';
 import type { Interrupts, SyncOptions } from './sync.ts';
@@ -184,7 +184,7 @@ function buildProgram(running: Running): Command {
       await execute(running, async () => {
         const ctx = loadContext(globals());
         guardBrokenPipe(process.stdout, () => process.exit(0));
-        return runPlan(ctx, types, options, process.stdout, running.cleanup);
+        return runPlanCommand(ctx, types, options, process.stdout, running.cleanup);
       });
     },
   );

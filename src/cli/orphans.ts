@@ -4,10 +4,11 @@
  */
 import type { Writable } from 'node:stream';
 import { databaseConfig } from '../config/database.ts';
+import { getSection } from '../config/load.ts';
+import { SYNC } from '../config/schema.ts';
 import { storeConfig } from '../config/stores.ts';
-import { alternateKey } from '../mastodon/catalog.ts';
-import { enumerateKeys } from '../run/enumerate.ts';
-import { KeySet, type PrefixScan, scanPrefix } from '../run/orphans.ts';
+import { DEFAULT_RETRY_POLICY } from '../lib/retry.ts';
+import { runOrphans } from '../run/orphans.ts';
 import { parseTypes } from '../run/tables.ts';
 import { openStore } from '../storage/open.ts';
 import type { Cleanup, CommandContext } from './context.ts';
@@ -45,42 +46,21 @@ export async function runOrphansCommand(
     cleanup,
   );
 
-  const scans: PrefixScan[] = [];
-  let listRequests = 0;
-  for (const table of tables) {
-    const referenced = new KeySet();
-    const tableColumns = columns.get(table)!;
-    for await (const batch of enumerateKeys(db, table, tableColumns, read, {
-      keyPrefix: '',
-      acl: null,
-      rules: mastodon.rules,
-    })) {
-      for (const item of batch.keys) {
-        referenced.add(item.key);
-        // The old place of a key is where sync would take it from: not an orphan.
-        const alternate = alternateKey(item, tableColumns);
-        if (alternate) referenced.add(alternate);
-      }
-    }
-    for (const prefix of [`${table}/`, `cache/${table}/`]) {
-      const scan = await scanPrefix(
-        source,
-        prefix,
-        referenced,
-        async (item) => {
-          if (options.format === 'keys') await writeChunk(out, `${item.key}\n`);
-          else if (options.format === 'ndjson')
-            await writeChunk(out, `${JSON.stringify({ key: item.key, size: item.size, table })}\n`);
-        },
-        () => {
-          listRequests++;
-        },
-        signal,
-      );
-      scans.push(scan);
-      ctx.log.debug({ ...scan }, 'listed');
-    }
-  }
+  const { scans, listRequests } = await runOrphans({
+    db,
+    source,
+    plan: { tables, columns, read, catalog: { keyPrefix: '', acl: null, rules: mastodon.rules } },
+    policy: {
+      retry: { ...DEFAULT_RETRY_POLICY, retries: getSection(ctx.file, SYNC, false).retries },
+      signal,
+    },
+    onOrphan: async (item, table) => {
+      if (options.format === 'keys') await writeChunk(out, `${item.key}\n`);
+      else if (options.format === 'ndjson')
+        await writeChunk(out, `${JSON.stringify({ key: item.key, size: item.size, table })}\n`);
+    },
+  });
+  for (const scan of scans) ctx.log.debug({ ...scan }, 'listed');
   const total = scans.reduce(
     (t, s) => ({
       listed: t.listed + s.listed,

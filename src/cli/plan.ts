@@ -8,9 +8,8 @@ import { databaseConfig } from '../config/database.ts';
 import { getField, getSection } from '../config/load.ts';
 import { DESTINATION, SOURCE, SYNC } from '../config/schema.ts';
 import type { CatalogKey, CatalogOptions, TableName } from '../mastodon/types.ts';
-import { enumerateKeys } from '../run/enumerate.ts';
+import { type Preflight, runPlan, type TableSummary, type UploadShape } from '../run/plan.ts';
 import { parseTypes } from '../run/tables.ts';
-import { attachmentPrefix } from '../transfer/lookup.ts';
 import type { Cleanup, CommandContext } from './context.ts';
 import { openDatabase } from './open-database.ts';
 import { bytes, count, textTable, writeChunk } from './output.ts';
@@ -24,64 +23,6 @@ export interface PlanOptions {
   sinceId?: string;
   keyPrefix?: string;
   batchSize?: number;
-}
-
-interface TableSummary {
-  rows: number;
-  keys: number;
-  knownBytes: number;
-  localKeys: number;
-  remoteKeys: number;
-}
-
-/** Pre-flight numbers of one table's local or remote keys: what a first sync would do. */
-interface Preflight {
-  objects: number;
-  knownBytes: number;
-  get: number;
-  put: number;
-  list: number;
-}
-
-/** Multipart settings a sync would use (Mastodon's defaults unless [sync] says otherwise). */
-interface UploadShape {
-  multipartThreshold: number;
-  partSize: number;
-}
-
-/** Requests to upload one object: one PUT, or create + parts + complete above the threshold. */
-function putRequests(size: number | null, shape: UploadShape): number {
-  if (size === null || size <= shape.multipartThreshold) return 1;
-  return 2 + Math.ceil(size / shape.partSize);
-}
-
-/**
- * Adds a batch to the pre-flight: one GET and the PUTs per object, and the LIST pages sync makes
- * (source and destination, one page per 1,000 keys of each attachment prefix in a batch).
- */
-function addToPreflight(
-  preflight: Map<string, Preflight>,
-  table: string,
-  keys: readonly CatalogKey[],
-  shape: UploadShape,
-): void {
-  const perPrefix = new Map<string, number>();
-  for (const key of keys) {
-    const scope = key.remote ? 'remote' : 'local';
-    const id = `${table}\t${scope}`;
-    const p = preflight.get(id) ?? { objects: 0, knownBytes: 0, get: 0, put: 0, list: 0 };
-    preflight.set(id, p);
-    p.objects++;
-    p.knownBytes += key.size ?? 0;
-    p.get++;
-    p.put += putRequests(key.size, shape);
-    const prefix = `${id}\t${attachmentPrefix(key.key)}`;
-    perPrefix.set(prefix, (perPrefix.get(prefix) ?? 0) + 1);
-  }
-  for (const [prefix, n] of perPrefix) {
-    const id = prefix.split('\t').slice(0, 2).join('\t');
-    preflight.get(id)!.list += 2 * Math.ceil(n / 1000);
-  }
 }
 
 function renderPreflight(preflight: ReadonlyMap<string, Preflight>): string {
@@ -132,16 +73,6 @@ function formatKeys(keys: readonly CatalogKey[], format: PlanFormat): string {
   return chunk;
 }
 
-function addToSummary(summary: TableSummary, keys: readonly CatalogKey[], rows: number): void {
-  summary.rows += rows;
-  summary.keys += keys.length;
-  for (const key of keys) {
-    summary.knownBytes += key.size ?? 0;
-    if (key.remote) summary.remoteKeys++;
-    else summary.localKeys++;
-  }
-}
-
 function renderSummary(summaries: ReadonlyMap<TableName, TableSummary>): string {
   const total: TableSummary = { rows: 0, keys: 0, knownBytes: 0, localKeys: 0, remoteKeys: 0 };
   const rows = [...summaries].map(([table, s]) => {
@@ -166,7 +97,7 @@ function renderSummary(summaries: ReadonlyMap<TableName, TableSummary>): string 
   return textTable(['table', 'rows', 'keys', 'local keys', 'remote keys', 'known bytes'], rows);
 }
 
-export async function runPlan(
+export async function runPlanCommand(
   ctx: CommandContext,
   types: readonly string[],
   options: PlanOptions,
@@ -183,22 +114,17 @@ export async function runPlan(
     cleanup,
   );
 
-  const summaries = new Map<TableName, TableSummary>();
-  const preflight = new Map<string, Preflight>();
-  const shape = uploadShape(ctx);
-  for (const table of tables) {
-    const summary: TableSummary = { rows: 0, keys: 0, knownBytes: 0, localKeys: 0, remoteKeys: 0 };
-    summaries.set(table, summary);
-    for await (const batch of enumerateKeys(db, table, columns.get(table)!, read, {
-      ...catalog,
-      rules: mastodon.rules,
-    })) {
-      addToSummary(summary, batch.keys, batch.rows);
-      if (options.format === 'summary') addToPreflight(preflight, table, batch.keys, shape);
-      if (options.format !== 'summary') await writeChunk(out, formatKeys(batch.keys, options.format));
-    }
-    ctx.log.debug({ table, rows: summary.rows, keys: summary.keys }, 'listed');
-  }
+  const { summaries, preflight } = await runPlan(
+    db,
+    { tables, columns, read, catalog: { ...catalog, rules: mastodon.rules } },
+    {
+      preflight: options.format === 'summary' ? uploadShape(ctx) : null,
+      ...(options.format !== 'summary'
+        ? { onKeys: (keys: readonly CatalogKey[]) => writeChunk(out, formatKeys(keys, options.format)) }
+        : {}),
+    },
+  );
+  ctx.log.debug({ tables: Object.fromEntries(summaries) }, 'listed');
   if (options.format === 'summary') {
     // Last, so the tables above keep their place for scripts that read them.
     const version = `\nMastodon ${mastodon.range} (schema version ${mastodon.schemaVersion ?? 'unknown'})\n`;

@@ -1,30 +1,17 @@
 /**
  * `repair [TYPE...]`: fixes Content-Type, Cache-Control and ACL of the objects the destination
- * already holds, in place (see run/repair.ts). Resumable: after each batch the last row id
- * checked per table is saved next to the config (`<config>.repair.json`); a new run continues
- * from there (`--restart` checks everything again), and a completed run removes the file.
+ * already holds, in place (run/repair.ts, run/repair-run.ts for the resumable run).
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { databaseConfig } from '../config/database.ts';
 import { getSection } from '../config/load.ts';
 import { SYNC } from '../config/schema.ts';
 import { storeConfig } from '../config/stores.ts';
 import { ConfigError } from '../errors.ts';
-import { RateLimiter } from '../lib/rate.ts';
-import { DEFAULT_RETRY_POLICY, withRetries } from '../lib/retry.ts';
+import { DEFAULT_RETRY_POLICY } from '../lib/retry.ts';
 import type { TableName } from '../mastodon/types.ts';
-import { enumerateKeys } from '../run/enumerate.ts';
-import {
-  addRepairCounters,
-  emptyRepairCounters,
-  type RepairCounters,
-  Repairer,
-  type RepairOutcome,
-  RepairRefused,
-  type RepairRequestKind,
-} from '../run/repair.ts';
+import type { RepairCounters, RepairOutcome } from '../run/repair.ts';
+import { repairProgressPath, runRepair } from '../run/repair-run.ts';
 import { parseTypes } from '../run/tables.ts';
-import { StoreError } from '../storage/errors.ts';
 import { openStore } from '../storage/open.ts';
 import { NdjsonFile } from '../transfer/report.ts';
 import type { Cleanup, CommandContext } from './context.ts';
@@ -39,37 +26,6 @@ export interface RepairOptions extends ReadFlags {
   json?: boolean;
   concurrency?: number;
   restart?: boolean;
-}
-
-interface RepairProgress {
-  /** The last row id checked, per table not yet finished. */
-  after: Partial<Record<TableName, string>>;
-}
-
-function progressPath(configPath: string): string {
-  return `${configPath}.repair.json`;
-}
-
-function readProgress(path: string): RepairProgress {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return { after: {} };
-  }
-  try {
-    return { after: (JSON.parse(text) as RepairProgress).after ?? {} };
-  } catch {
-    throw new ConfigError(
-      `${path}: not a repair progress file this tool wrote (delete it, or pass --restart)`,
-    );
-  }
-}
-
-function writeProgress(path: string, progress: RepairProgress): void {
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(progress)}\n`);
-  renameSync(temporary, path);
 }
 
 /** `--report FILE`: one NDJSON line per key that was not already right. */
@@ -169,110 +125,35 @@ export async function runRepairCommand(
     cleanup,
   );
 
-  const progressFile = progressPath(ctx.file.path);
-  const resumable =
-    options.limit === undefined && options.offset === undefined && options.sinceId === undefined;
-  const progress: RepairProgress = options.restart || !resumable ? { after: {} } : readProgress(progressFile);
-  const resumed = Object.entries(progress.after).filter(([t]) => tables.includes(t as TableName));
-  if (resumed.length > 0) {
-    ctx.log.info(
-      `resuming an interrupted repair (${progressFile}): ${resumed.map(([t, id]) => `${t} after id ${id}`).join(', ')}; --restart checks everything again`,
-    );
-  }
   const report = options.report ? new RepairReport(options.report, ctx.redact) : null;
   if (report) cleanup.add(() => report.close());
-
-  const signal = interrupts.abort.signal;
-  const requests: Record<RepairRequestKind, number> & { throttled: number; retries: number } = {
-    list: 0,
-    head: 0,
-    getAcl: 0,
-    replaceMetadata: 0,
-    setAcl: 0,
-    throttled: 0,
-    retries: 0,
-  };
-  const rate = new RateLimiter(sync.max_requests_per_second);
-  const repairer = new Repairer(
+  const resumable =
+    options.limit === undefined && options.offset === undefined && options.sinceId === undefined;
+  const { byTable, total, requests, seconds, refusal, interrupted } = await runRepair(
     {
+      db,
       dest,
-      signal,
-      onRequest: (kind) => {
-        requests[kind]++;
-      },
-      retry: async (fn) => {
-        await rate.take(signal);
-        return withRetries(
-          { ...DEFAULT_RETRY_POLICY, retries: sync.retries },
-          {
-            signal,
-            classify: (e) => {
-              if (!(e instanceof StoreError)) return { retry: false };
-              if (e.kind === 'throttled') requests.throttled++;
-              const retry = e.kind === 'retryable' || e.kind === 'throttled';
-              return e.retryAfterSeconds === undefined
-                ? { retry }
-                : { retry, retryAfterSeconds: e.retryAfterSeconds };
-            },
-            onRetry: () => {
-              requests.retries++;
-            },
-          },
-          fn,
-        );
-      },
+      abort: interrupts.abort.signal,
+      stop: interrupts.stop.signal,
       onOutcome: (outcome) => report?.add(outcome),
+      onResume: (resumed, file) =>
+        ctx.log.info(
+          `resuming an interrupted repair (${file}): ${resumed.map(([t, id]) => `${t} after id ${id}`).join(', ')}; --restart checks everything again`,
+        ),
     },
-    { cacheControl: destConfig.cacheControl, concurrency, dryRun: Boolean(options.dryRun) },
+    {
+      plan: { tables, columns, read, catalog: { keyPrefix: '', acl: destConfig.acl, rules: mastodon.rules } },
+      cacheControl: destConfig.cacheControl,
+      concurrency,
+      dryRun: Boolean(options.dryRun),
+      retry: { ...DEFAULT_RETRY_POLICY, retries: sync.retries },
+      maxRequestsPerSecond: sync.max_requests_per_second,
+      progressFile: resumable ? repairProgressPath(ctx.file.path) : null,
+      restart: Boolean(options.restart),
+    },
   );
-
-  const started = Date.now();
-  const byTable = new Map<TableName, RepairCounters>();
-  let refusal: string | null = null;
-  everyTable: for (const table of tables) {
-    const counters = emptyRepairCounters();
-    byTable.set(table, counters);
-    const after = progress.after[table];
-    const tableRead = after !== undefined ? { ...read, sinceId: after } : read;
-    for await (const batch of enumerateKeys(db, table, columns.get(table)!, tableRead, {
-      keyPrefix: '',
-      acl: destConfig.acl,
-      rules: mastodon.rules,
-    })) {
-      try {
-        await repairer.repairBatch(batch.keys, counters);
-      } catch (error) {
-        if (!(error instanceof RepairRefused)) throw error;
-        refusal = error.message;
-        break everyTable;
-      }
-      if (signal.aborted) break everyTable; // the batch was cut short: not recorded
-      if (resumable && !options.dryRun) {
-        progress.after[table] = batch.lastId;
-        writeProgress(progressFile, progress);
-      }
-      if (interrupts.stop.signal.aborted) break everyTable;
-    }
-    if (resumable && !options.dryRun && !interrupts.stop.signal.aborted) {
-      delete progress.after[table];
-      writeProgress(progressFile, progress);
-    }
-  }
   await report?.close();
-  const interrupted = interrupts.stop.signal.aborted || signal.aborted;
-  if (
-    resumable &&
-    !options.dryRun &&
-    !interrupted &&
-    refusal === null &&
-    Object.keys(progress.after).length === 0
-  ) {
-    rmSync(progressFile, { force: true });
-  }
 
-  const total = emptyRepairCounters();
-  for (const c of byTable.values()) addRepairCounters(total, c);
-  const seconds = (Date.now() - started) / 1000;
   if (options.json) {
     const summary = {
       ...total,

@@ -5,20 +5,11 @@
  */
 import { databaseConfig } from '../config/database.ts';
 import { ConfigError } from '../errors.ts';
-import { withRetries } from '../lib/retry.ts';
-import { alternateKey } from '../mastodon/catalog.ts';
-import type { CatalogKey, TableName } from '../mastodon/types.ts';
-import { enumerateKeys } from '../run/enumerate.ts';
+import type { TableName } from '../mastodon/types.ts';
 import { type ScopeFlags, scopePasses, scopeProblem } from '../run/scope.ts';
 import { parseTypes } from '../run/tables.ts';
-import {
-  emptyVerifyCounters,
-  Reservoir,
-  Verifier,
-  type VerifyCounters,
-  type VerifyProblem,
-} from '../run/verify.ts';
-import { StoreError } from '../storage/errors.ts';
+import type { VerifyCounters } from '../run/verify.ts';
+import { problemCount, runVerify } from '../run/verify-run.ts';
 import { ReportWriter } from '../transfer/report.ts';
 import type { Cleanup, CommandContext } from './context.ts';
 import { openCopySetup } from './copy-setup.ts';
@@ -34,10 +25,6 @@ export interface VerifyOptions extends ReadFlags, ScopeFlags {
   report?: string;
   json?: boolean;
   concurrency?: number;
-}
-
-function problemCount(c: VerifyCounters): number {
-  return c.absent + c.size + c.md5 + c.contentType + c.public + c.acl;
 }
 
 function parsePublicUrl(value: string | undefined): string | null {
@@ -113,79 +100,36 @@ export async function runVerifyCommand(
   const report = options.report ? new ReportWriter(options.report, ctx.redact) : null;
   if (report) cleanup.add(() => report.close());
 
-  const signal = interrupts.abort.signal;
-  const requests = { list: 0, head: 0, public: 0, acl: 0 };
-  const verifier = new Verifier(
-    source,
-    dest,
+  const {
+    byTable,
+    totals,
+    problems: problemTotal,
+    requests,
+  } = await runVerify(
+    { db, source, dest, report, abort: interrupts.abort.signal, stop: interrupts.stop.signal },
     {
-      checksum: Boolean(options.checksum),
-      publicUrl,
-      publicKeyPrefix: destConfig.type === 's3' ? destConfig.keyPrefix : '',
-      checkAcl: Boolean(options.acl),
-      cacheControl: destConfig.cacheControl,
-      concurrency: settings.concurrency,
-    },
-    {
-      signal,
-      onRequest: (kind) => {
-        if (kind === 'list') requests.list++;
-        else requests.head++;
+      plan: {
+        tables,
+        columns,
+        read,
+        catalog: { keyPrefix: '', acl: destConfig.acl, rules: mastodon.rules },
+        passes: scopePasses(options),
       },
-      retry: (fn) =>
-        withRetries(
-          settings.retry,
-          {
-            signal,
-            classify: (e) => ({
-              retry: e instanceof StoreError && (e.kind === 'retryable' || e.kind === 'throttled'),
-            }),
-          },
-          fn,
-        ),
-    },
-    (kind) => {
-      requests[kind]++;
+      verifier: {
+        checksum: Boolean(options.checksum),
+        publicUrl,
+        publicKeyPrefix: destConfig.type === 's3' ? destConfig.keyPrefix : '',
+        checkAcl: Boolean(options.acl),
+        cacheControl: destConfig.cacheControl,
+        concurrency: settings.concurrency,
+      },
+      ...(options.sample !== undefined ? { sample: options.sample } : {}),
+      retry: settings.retry,
+      maxRequestsPerSecond: settings.maxRequestsPerSecond,
     },
   );
-  const byTable = new Map<TableName, VerifyCounters>();
-  const problems: VerifyProblem[] = [];
-  const flush = async () => {
-    for (const p of problems.splice(0)) {
-      const alt = p.kind === 'absent' ? alternateKey(p.item, columns.get(p.item.table)!) : null;
-      await report?.add(p.item, p.kind, p.reason, alt ?? undefined);
-    }
-  };
-  const sample = options.sample !== undefined ? new Reservoir<CatalogKey>(options.sample) : null;
-  for (const pass of scopePasses(options)) {
-    for (const table of tables) {
-      if (interrupts.stop.signal.aborted) break;
-      const counters = byTable.get(table) ?? emptyVerifyCounters();
-      byTable.set(table, counters);
-      for await (const batch of enumerateKeys(db, table, columns.get(table)!, read, {
-        keyPrefix: '',
-        acl: destConfig.acl,
-        rules: mastodon.rules,
-      })) {
-        const inPlace = await verifier.checkListed(batch.keys.filter(pass.keep), counters, problems);
-        if (sample) for (const item of inPlace) sample.add(item);
-        else await verifier.inspect(inPlace, counters, problems);
-        await flush();
-        if (interrupts.stop.signal.aborted) break;
-      }
-    }
-  }
-  if (sample) {
-    // Sampled keys are inspected at the end, attributed to their own tables.
-    for (const item of sample.items) await verifier.inspect([item], byTable.get(item.table)!, problems);
-    await flush();
-  }
   await report?.close();
 
-  const totals = emptyVerifyCounters();
-  for (const c of byTable.values())
-    for (const k of Object.keys(totals) as Array<keyof VerifyCounters>) totals[k] += c[k];
-  const problemTotal = problemCount(totals);
   if (options.json) {
     const summary = {
       ...totals,

@@ -12,7 +12,7 @@ import { sleep } from '../lib/retry.ts';
 import type { Logger } from '../log.ts';
 import { alternateKey } from '../mastodon/catalog.ts';
 import type { CatalogOptions, TableName } from '../mastodon/types.ts';
-import { enumerateKeys } from '../run/enumerate.ts';
+import { enumerateRun } from '../run/enumerate.ts';
 import { batchJobId, toJobKey } from './job.ts';
 import type { SharedProgress } from './progress.ts';
 import { type BatchQueue, JOB_NAME, jobOptions } from './queues.ts';
@@ -53,36 +53,42 @@ async function waitForRoom(queue: BatchQueue, maxWaiting: number, stop: AbortSig
 
 export async function enqueueTables(deps: EnqueueDeps, settings: EnqueueSettings): Promise<EnqueueSummary[]> {
   const { db, queues, progress, log, stop } = deps;
-  const summaries: EnqueueSummary[] = [];
   const read: ReadOptions = { ...settings.read, batchSize: settings.queue.batchSize };
+  const byTable = new Map<TableName, EnqueueSummary>();
   for (const table of settings.tables) {
-    if (stop.aborted) break;
-    const queue = queues.get(table)!;
-    const columns = settings.columns.get(table)!;
-    const summary: EnqueueSummary = { table, jobs: 0, rows: 0, keys: 0, alreadyQueued: 0 };
-    summaries.push(summary);
-    await progress.setRowsTotal(table, await estimateRows(db, table, read, columns));
-    for await (const batch of enumerateKeys(db, table, columns, read, settings.catalog)) {
-      const jobId = batchJobId(batch.firstId, batch.lastId);
-      if ((await progress.isQueued(table, jobId)) || (await progress.isDone(table, jobId))) {
-        summary.alreadyQueued++;
-        continue;
-      }
-      await waitForRoom(queue, settings.queue.maxWaiting, stop);
-      if (stop.aborted) break;
-      const keys = batch.keys.map((item) => toJobKey(item, alternateKey(item, columns)));
-      await queue.add(
-        JOB_NAME,
-        { table, firstId: batch.firstId, lastId: batch.lastId, rows: batch.rows, keys },
-        jobOptions(settings.queue, jobId),
-      );
-      // Counted after the add: a crash in between re-adds the same id next time (a no-op).
-      await progress.markQueued(table, jobId, batch.rows, keys.length);
-      summary.jobs++;
-      summary.rows += batch.rows;
-      summary.keys += keys.length;
-    }
-    log.info({ ...summary }, `queued ${table}`);
+    byTable.set(table, { table, jobs: 0, rows: 0, keys: 0, alreadyQueued: 0 });
+    await progress.setRowsTotal(table, await estimateRows(db, table, read, settings.columns.get(table)));
   }
+  const finished = (table: TableName) => log.info({ ...byTable.get(table)! }, `queued ${table}`);
+  let current: TableName | null = null;
+  for await (const batch of enumerateRun(db, { ...settings, read })) {
+    if (stop.aborted) break;
+    if (batch.table !== current) {
+      if (current) finished(current);
+      current = batch.table;
+    }
+    const summary = byTable.get(batch.table)!;
+    const jobId = batchJobId(batch.firstId, batch.lastId);
+    if ((await progress.isQueued(batch.table, jobId)) || (await progress.isDone(batch.table, jobId))) {
+      summary.alreadyQueued++;
+      continue;
+    }
+    const queue = queues.get(batch.table)!;
+    await waitForRoom(queue, settings.queue.maxWaiting, stop);
+    if (stop.aborted) break;
+    const keys = batch.keys.map((item) => toJobKey(item, alternateKey(item, batch.columns)));
+    await queue.add(
+      JOB_NAME,
+      { table: batch.table, firstId: batch.firstId, lastId: batch.lastId, rows: batch.rows, keys },
+      jobOptions(settings.queue, jobId),
+    );
+    // Counted after the add: a crash in between re-adds the same id next time (a no-op).
+    await progress.markQueued(batch.table, jobId, batch.rows, keys.length);
+    summary.jobs++;
+    summary.rows += batch.rows;
+    summary.keys += keys.length;
+  }
+  if (current) finished(current);
+  const summaries = [...byTable.values()];
   return summaries;
 }

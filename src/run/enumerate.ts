@@ -6,6 +6,7 @@ import type { MastodonDatabase } from '../db/database.ts';
 import { type ReadOptions, readTable } from '../db/reader.ts';
 import { keysForRow } from '../mastodon/catalog.ts';
 import type { CatalogKey, CatalogOptions, TableName } from '../mastodon/types.ts';
+import type { Pass } from './scope.ts';
 
 export interface KeyBatch {
   table: TableName;
@@ -36,5 +37,44 @@ export async function* enumerateKeys(
       lastId: String(rows[rows.length - 1]!['id']),
       keys,
     };
+  }
+}
+
+/** What a run reads: tables × passes, each table's read (delta, resume) and the catalog. */
+export interface RunPlan {
+  tables: readonly TableName[];
+  columns: ReadonlyMap<TableName, ReadonlySet<string>>;
+  read: ReadOptions;
+  catalog: CatalogOptions;
+  /** The passes over the tables, in order (scope.ts); absent: one pass keeping every key. */
+  passes?: readonly Pass[];
+  /** A table's own read (delta sync's `changedSince`, a resumed run's `sinceId`). */
+  readFor?: (table: TableName) => ReadOptions;
+}
+
+export interface RunBatch extends KeyBatch {
+  pass: Pass;
+  /** The table's columns in this database (for alternate keys). */
+  columns: ReadonlySet<string>;
+  /** The batch's keys before the pass' filter (a table's row counters count them all). */
+  allKeys: number;
+}
+
+const EVERY_KEY: Pass = { name: 'local', keep: () => true };
+
+/**
+ * The one enumeration every command runs on: for each pass, each table, batches of the keys
+ * the pass keeps. Stop early by leaving the `for await` (the reader is closed with it).
+ */
+export async function* enumerateRun(db: MastodonDatabase, plan: RunPlan): AsyncGenerator<RunBatch> {
+  for (const pass of plan.passes ?? [EVERY_KEY]) {
+    for (const table of plan.tables) {
+      const columns = plan.columns.get(table)!;
+      const read = plan.readFor?.(table) ?? plan.read;
+      for await (const batch of enumerateKeys(db, table, columns, read, plan.catalog)) {
+        const keys = plan.passes ? batch.keys.filter(pass.keep) : batch.keys;
+        yield { ...batch, keys, pass, columns, allKeys: batch.keys.length };
+      }
+    }
   }
 }

@@ -9,7 +9,12 @@
  * that repeats itself cannot loop.
  */
 import { createHash } from 'node:crypto';
+import type { MastodonDatabase } from '../db/database.ts';
+import { alternateKey } from '../mastodon/catalog.ts';
+import type { TableName } from '../mastodon/types.ts';
 import type { ObjectInfo, ObjectStore } from '../storage/types.ts';
+import { type RequestPolicy, storeRequest } from '../transfer/requests.ts';
+import { enumerateRun, type RunPlan } from './enumerate.ts';
 
 /** A key's 53-bit hash, as an exactly representable double. */
 export function keyHash(key: string): number {
@@ -72,6 +77,7 @@ export async function scanPrefix(
   onOrphan: (item: ObjectInfo) => Promise<void>,
   onRequest: () => void,
   signal?: AbortSignal,
+  retry: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn(),
 ): Promise<PrefixScan> {
   const scan: PrefixScan = {
     prefix,
@@ -84,7 +90,7 @@ export async function scanPrefix(
   let after: string | undefined;
   for (;;) {
     onRequest();
-    const page = await store.list(prefix, after, signal);
+    const page = await retry(() => store.list(prefix, after, signal));
     const fresh = page.items.filter((item) => after === undefined || item.key > after);
     for (const item of fresh) {
       scan.listed++;
@@ -100,4 +106,48 @@ export async function scanPrefix(
     if (!page.truncated || fresh.length === 0) return scan;
     after = fresh[fresh.length - 1]!.key;
   }
+}
+
+export interface OrphansRun {
+  db: MastodonDatabase;
+  source: ObjectStore;
+  plan: RunPlan;
+  /** The run's request policy (retries, rate), for the listings. */
+  policy: RequestPolicy;
+  onOrphan(item: ObjectInfo, table: TableName): Promise<void>;
+}
+
+/**
+ * Per table: every key its rows reference (and each key's old place, where sync would take it
+ * from) into a hash set, then both of its prefixes (`<table>/`, `cache/<table>/`) listed
+ * against it. Memory: one table's referenced keys as 8-byte hashes.
+ */
+export async function runOrphans(run: OrphansRun): Promise<{ scans: PrefixScan[]; listRequests: number }> {
+  const scans: PrefixScan[] = [];
+  let listRequests = 0;
+  for (const table of run.plan.tables) {
+    const referenced = new KeySet();
+    for await (const batch of enumerateRun(run.db, { ...run.plan, tables: [table] })) {
+      for (const item of batch.keys) {
+        referenced.add(item.key);
+        const alternate = alternateKey(item, batch.columns);
+        if (alternate) referenced.add(alternate);
+      }
+    }
+    for (const prefix of [`${table}/`, `cache/${table}/`]) {
+      const scan = await scanPrefix(
+        run.source,
+        prefix,
+        referenced,
+        (item) => run.onOrphan(item, table),
+        () => {
+          listRequests++;
+        },
+        run.policy.signal,
+        (fn) => storeRequest(run.policy, fn),
+      );
+      scans.push(scan);
+    }
+  }
+  return { scans, listRequests };
 }

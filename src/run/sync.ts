@@ -12,7 +12,7 @@ import { sleep } from '../lib/retry.ts';
 import { alternateKey } from '../mastodon/catalog.ts';
 import type { CatalogOptions, TableName } from '../mastodon/types.ts';
 import { BatchCopier, type CopierDeps, type CopierSettings } from './copier.ts';
-import { enumerateKeys } from './enumerate.ts';
+import { enumerateRun } from './enumerate.ts';
 import type { Pass } from './scope.ts';
 
 /** Keys per lookup batch on a retry pass (the listing answers up to 1,000 at a time). */
@@ -50,19 +50,13 @@ export async function runSync(deps: SyncDeps, settings: SyncSettings): Promise<v
     const rows = await estimateRows(db, table, readOf(table), settings.columns.get(table));
     stats.table(table).rowsTotal = rows * settings.passes.length;
   }
-  for (const pass of settings.passes) {
-    for (const table of settings.tables) {
-      if (stop.aborted) break;
-      const columns = settings.columns.get(table)!;
-      for await (const batch of enumerateKeys(db, table, columns, readOf(table), settings.catalog)) {
-        const keys = batch.keys.filter(pass.keep);
-        const counters = stats.table(table);
-        counters.rows += batch.rows;
-        counters.keys += keys.length;
-        await copier.submitBatch(keys, (item) => alternateKey(item, columns));
-        if (stop.aborted) break;
-      }
-    }
+  const plan = { ...settings, readFor: readOf };
+  for await (const batch of enumerateRun(db, plan)) {
+    const counters = stats.table(batch.table);
+    counters.rows += batch.rows;
+    counters.keys += batch.keys.length;
+    await copier.submitBatch(batch.keys, (item) => alternateKey(item, batch.columns));
+    if (stop.aborted) break;
   }
   await copier.drain();
   await retryPasses(deps, settings, copier);

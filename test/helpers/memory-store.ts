@@ -13,10 +13,13 @@
  *
  *   const store = new MemoryStore({ keyPrefix: 'site', pageSize: 2 });
  *   store.put('media_attachments/files/1.png', Buffer.from('…'), { contentType: 'image/png' });
- *   store.inject({ op: 'read', times: 1, fault: { short: 10 } });            // a body that ends early
  *   store.inject({ op: 'write', key: /\.mp4$/, fault: new StoreError('throttled', 'SlowDown') });
  *   store.inject({ op: 'list', times: 2, fault: new Error('socket hang up') });
+ *   store.script('read', [new StoreError('retryable', '503'), { short: 10 }, 'ok']); // call by call
  *   … store.calls, store.callsOf('head'), store.writes, store.get(key), store.rawKeys()
+ *
+ * Each call takes the first rule (in the order added) that matches its operation and key and
+ * has hits left; `times: 1` rules thus form a script, consumed call by call.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -78,6 +81,8 @@ export interface MemoryCall {
   startAfter?: string;
   /** list: how many items the page held. */
   returned?: number;
+  /** copy: the key in the source store. */
+  sourceKey?: string;
 }
 
 export interface MemoryWrite {
@@ -97,6 +102,9 @@ export interface MemoryWrite {
  * - `{ error, after: 'commit' }`: the change is made, then the call fails (a lost response);
  * - `{ short: n }`, `{ long: n }`, `{ failAfter: n, error }`: a read's body ends after n bytes,
  *   carries n extra bytes, or errors after n bytes (the info still tells the stored size);
+ * - `{ etag }`: a write succeeds but answers this ETag (a corrupted upload, seen by its MD5);
+ * - `'decline'`: copyFrom resolves false (the provider cannot copy these two);
+ * - `'ok'`: nothing (a step of a script that succeeds);
  * - a function: called with the call (before the operation); it may wait or throw.
  */
 export type MemoryFault =
@@ -106,6 +114,9 @@ export type MemoryFault =
   | { short: number }
   | { long: number }
   | { failAfter: number; error: Error }
+  | { etag: string }
+  | 'decline'
+  | 'ok'
   | ((call: MemoryCall) => void | Promise<void>);
 
 export interface FaultRule {
@@ -113,7 +124,7 @@ export interface FaultRule {
   op?: MemoryOp | readonly MemoryOp[];
   /** Logical keys it applies to (all when absent). */
   key?: string | RegExp | ((key: string) => boolean);
-  /** How many matching calls it hits (every one when absent). */
+  /** How many matching calls it takes (every one when absent). */
   times?: number;
   fault: MemoryFault;
 }
@@ -134,6 +145,8 @@ export interface MemoryStoreOptions {
   bucket?: string;
   /** Create the bucket when the account lacks it (default true; false models a missing bucket). */
   createBucket?: boolean;
+  /** Writes refused (StoreError fatal, as a 403 on PUT): check({ write: true }) fails too. */
+  readOnly?: boolean;
   /** Mastodon's S3_KEY_PREFIX: applied to every key, hidden from listed keys. */
   keyPrefix?: string;
   /** Keys per listing page (default 1000, as S3). */
@@ -186,6 +199,12 @@ function delay(ms: number, signal: AbortSignal | undefined, what: string): Promi
 
 type PostFault = { error: Error; after: 'body' | 'commit' };
 type BodyFault = { short: number } | { long: number } | { failAfter: number; error: Error };
+interface Pending {
+  postFault?: PostFault;
+  bodyFault?: BodyFault;
+  etag?: string;
+  decline?: boolean;
+}
 
 interface Rule extends FaultRule {
   hits: number;
@@ -218,6 +237,7 @@ export class MemoryStore implements ObjectStore {
   private readonly verifyMd5: boolean;
   private readonly chunkSize: number;
   private readonly multipart: { threshold: number; partSize: number } | undefined;
+  private readonly readOnly: boolean;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.account = options.account ?? new MemoryAccount();
@@ -235,6 +255,7 @@ export class MemoryStore implements ObjectStore {
     this.verifyMd5 = options.verifyMd5 ?? true;
     this.chunkSize = options.chunkSize ?? 64 * 1024;
     this.multipart = options.multipart;
+    this.readOnly = options.readOnly ?? false;
     if (options.copy ?? true) {
       this.copyFrom = (source, sourceKey, key, writeOptions) =>
         this.copyImpl(source, sourceKey, key, writeOptions);
@@ -263,6 +284,11 @@ export class MemoryStore implements ObjectStore {
         if (at !== -1) this.rules.splice(at, 1);
       },
     };
+  }
+
+  /** One rule per step, for consecutive calls of `op` (on `key`, when given). */
+  script(op: MemoryOp, steps: readonly MemoryFault[], key?: FaultRule['key']): void {
+    for (const fault of steps) this.inject({ op, times: 1, fault, ...(key !== undefined ? { key } : {}) });
   }
 
   clearFaults(): void {
@@ -341,6 +367,7 @@ export class MemoryStore implements ObjectStore {
   async check(options: { write: boolean; signal?: AbortSignal }): Promise<void> {
     await this.begin({ op: 'check', key: '' }, options.signal);
     this.bucket();
+    if (options.write && this.readOnly) throw this.refusedWrite('check');
   }
 
   async head(key: string, signal?: AbortSignal): Promise<ObjectInfo | null> {
@@ -369,8 +396,9 @@ export class MemoryStore implements ObjectStore {
     // Whatever happens, the body is not left with an 'error' event nobody listens to.
     body.on('error', () => {});
     try {
-      const { postFault } = await this.begin({ op: 'write', key }, options.signal);
+      const { postFault, etag } = await this.begin({ op: 'write', key }, options.signal);
       this.bucket();
+      if (this.readOnly) throw this.refusedWrite(`PUT ${key}`);
       const data = await this.consume(key, body, options, record);
       if (this.verifyMd5 && options.md5 !== undefined && options.md5.toLowerCase() !== md5(data)) {
         throw new StoreError('retryable', `PUT ${key}: BadDigest (the body's MD5 is not ${options.md5})`);
@@ -378,6 +406,7 @@ export class MemoryStore implements ObjectStore {
       if (postFault?.after === 'body') throw postFault.error;
       const object = this.commit(key, data, options);
       if (postFault?.after === 'commit') throw postFault.error;
+      if (etag !== undefined) return { etag };
       return this.etags ? { etag: object.etag } : {};
     } catch (error) {
       record.error = error;
@@ -419,11 +448,17 @@ export class MemoryStore implements ObjectStore {
     key: string,
     options: Omit<WriteOptions, 'md5'>,
   ): Promise<boolean> {
-    const { postFault } = await this.begin({ op: 'copy', key }, options.signal);
-    if (!(source instanceof MemoryStore) || source.account !== this.account || options.size > COPY_LIMIT) {
+    const { postFault, decline } = await this.begin({ op: 'copy', key, sourceKey }, options.signal);
+    if (
+      decline ||
+      !(source instanceof MemoryStore) ||
+      source.account !== this.account ||
+      options.size > COPY_LIMIT
+    ) {
       return false;
     }
     this.bucket();
+    if (this.readOnly) throw this.refusedWrite(`COPY ${key}`);
     const object = source.bucket().get(source.fullKey(sourceKey));
     if (!object) throw new StoreError('gone', `COPY ${key}: no such key ${sourceKey}`);
     this.commit(key, object.data, options);
@@ -455,6 +490,7 @@ export class MemoryStore implements ObjectStore {
     const { postFault } = await this.begin({ op: 'setAcl', key }, signal);
     const object = this.bucket().get(this.fullKey(key));
     if (!object) throw new StoreError('gone', `PUT ACL ${key}: no such key`);
+    if (this.readOnly) throw this.refusedWrite(`PUT ACL ${key}`);
     object.acl = acl;
     if (postFault) throw postFault.error;
   }
@@ -463,6 +499,7 @@ export class MemoryStore implements ObjectStore {
     const { postFault } = await this.begin({ op: 'replaceMetadata', key }, signal);
     const object = this.bucket().get(this.fullKey(key));
     if (!object) throw new StoreError('gone', `COPY ${key} onto itself: no such key`);
+    if (this.readOnly) throw this.refusedWrite(`COPY ${key} onto itself`);
     object.contentType = metadata.contentType;
     object.cacheControl = metadata.cacheControl;
     object.acl = metadata.acl ?? 'private'; // as CopyObject without x-amz-acl
@@ -472,27 +509,34 @@ export class MemoryStore implements ObjectStore {
   // ---------------------------------------------------------------------------------------------
   // internals
 
-  /** Records the call and runs the faults that match it; returns those that act later. */
-  private async begin(
-    call: MemoryCall,
-    signal?: AbortSignal,
-  ): Promise<{ postFault?: PostFault; bodyFault?: BodyFault }> {
+  /** Records the call and runs the first fault rule that matches it; returns what acts later. */
+  private async begin(call: MemoryCall, signal?: AbortSignal): Promise<Pending> {
     if (this.closed) throw new Error(`${this.description}: ${call.op} after close()`);
     this.calls.push(call);
     const what = `${call.op} ${call.key}`;
     if (signal?.aborted) throw abortedError(what);
-    const found: { postFault?: PostFault; bodyFault?: BodyFault } = {};
-    for (const rule of [...this.rules]) {
-      if (!this.matches(rule, call)) continue;
-      rule.hits++;
-      const { fault } = rule;
-      if (typeof fault === 'function') await fault(call);
-      else if (fault instanceof Error) throw fault;
-      else if ('delayMs' in fault) await delay(fault.delayMs, signal, what);
-      else if ('after' in fault) found.postFault = fault;
-      else found.bodyFault = fault;
+    const rule = this.rules.find((r) => this.matches(r, call));
+    if (!rule) return {};
+    rule.hits++;
+    const { fault } = rule;
+    if (fault === 'ok') return {};
+    if (fault === 'decline') return { decline: true };
+    if (typeof fault === 'function') {
+      await fault(call);
+      return {};
     }
-    return found;
+    if (fault instanceof Error) throw fault;
+    if ('delayMs' in fault) {
+      await delay(fault.delayMs, signal, what);
+      return {};
+    }
+    if ('after' in fault) return { postFault: fault };
+    if ('etag' in fault) return { etag: fault.etag };
+    return { bodyFault: fault };
+  }
+
+  private refusedWrite(what: string): StoreError {
+    return new StoreError('fatal', `${what}: AccessDenied (${this.description} is read-only)`);
   }
 
   private matches(rule: Rule, call: MemoryCall): boolean {
