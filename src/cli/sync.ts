@@ -2,21 +2,15 @@
  * `sync [TYPE...]` (and `jobs TYPE --dev`): copy every key the database references from the
  * source store to the destination store, in this process.
  */
-import { setMaxListeners } from 'node:events';
 import { databaseConfig } from '../config/database.ts';
 import { getSection } from '../config/load.ts';
 import { SYNC } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
+import { attachmentPrefix } from '../mastodon/paperclip.ts';
 import type { TableName } from '../mastodon/types.ts';
-import {
-  changedOwners,
-  type PrivateOwners,
-  type ReapplyDeps,
-  readPrivateOwners,
-  reapplyAcls,
-} from '../run/acl-changes.ts';
+import { followAclChanges, readPrivateOwners } from '../run/acl-changes.ts';
 import { type ScopeFlags, scopePasses, scopeProblem } from '../run/scope.ts';
-import { parseSince, readState, recordCompleted, recordPrivateOwners, statePath } from '../run/state.ts';
+import { parseSince, readState, recordCompleted, statePath } from '../run/state.ts';
 import { runSync } from '../run/sync.ts';
 import { parseTypes } from '../run/tables.ts';
 import { ReportWriter } from '../transfer/report.ts';
@@ -71,39 +65,6 @@ function resolveSince(
   return new Map(tables.map((t) => [t, new Date(recorded[t]!)]));
 }
 
-/**
- * Re-applies the ACL of media whose account's suspension or status' discard changed since
- * the last sync (run/acl-changes.ts), then records who is private now.
- */
-async function followAclChanges(
-  ctx: CommandContext,
-  state: string,
-  ownersNow: PrivateOwners,
-  deps: ReapplyDeps,
-): Promise<{ objects: number; failed: number }> {
-  const before = readState(state).privateOwners;
-  let result = { objects: 0, failed: 0 };
-  if (before) {
-    const owners = changedOwners(before, ownersNow);
-    if (owners.accounts.length + owners.statuses.length > 0) {
-      result = await reapplyAcls(deps, owners);
-      ctx.log.info(
-        {
-          accounts: owners.accounts.length,
-          statuses: owners.statuses.length,
-          objects: result.objects,
-          failed: result.failed,
-        },
-        deps.dryRun
-          ? 'ACLs that would be re-applied: media of accounts or statuses whose state changed since the last sync'
-          : 'ACLs re-applied: media of accounts or statuses whose state changed since the last sync',
-      );
-    }
-  }
-  if (!deps.dryRun && result.failed === 0) recordPrivateOwners(state, ownersNow);
-  return result;
-}
-
 export async function runSyncCommand(
   ctx: CommandContext,
   types: readonly string[],
@@ -146,26 +107,21 @@ export async function runSyncCommand(
     'sync starting',
   );
 
-  // A store that refuses the whole run (storage/errors.ts `fatal`) stops it at once: copies in
-  // flight are aborted (nothing partial is left), the summary and report are still written.
-  const fatal = new AbortController();
-  let refusal: string | null = null;
-  const onFatal = (side: 'source' | 'destination', message: string) => {
-    if (refusal !== null) return;
-    const store = side === 'source' ? source.description : dest.description;
-    refusal = `the ${side} (${store}) refused the run: ${message}`;
-    ctx.log.error(`${refusal}; stopping (nothing more will be copied)`);
-    fatal.abort();
-  };
-  const abort = AbortSignal.any([interrupts.abort.signal, fatal.signal]);
-  const stop = AbortSignal.any([interrupts.stop.signal, fatal.signal]);
-  setMaxListeners(0, abort, stop); // every request in flight listens to them
-
   const progress = new Progress(stats, ctx.log, options.progress !== false && Boolean(process.stderr.isTTY));
   progress.start();
+  let refusal: string | null = null;
   try {
-    await runSync(
-      { db, source, dest, stats, log: ctx.log, report, abort, stop, onFatal },
+    ({ refusal } = await runSync(
+      {
+        db,
+        source,
+        dest,
+        stats,
+        log: ctx.log,
+        report,
+        abort: interrupts.abort.signal,
+        stop: interrupts.stop.signal,
+      },
       {
         ...settings,
         retryPasses: getSection(ctx.file, SYNC, false).retry_passes,
@@ -176,15 +132,15 @@ export async function runSyncCommand(
         passes: scopePasses(options),
         ...(changedSince ? { changedSince } : {}),
       },
-    );
+    ));
   } finally {
     progress.stop();
     await report?.close().catch(() => {});
   }
 
   const acl =
-    ownersNow && !stop.aborted
-      ? await followAclChanges(ctx, state, ownersNow, {
+    ownersNow && refusal === null && !interrupts.stop.signal.aborted
+      ? await followAclChanges(state, ownersNow, {
           db,
           dest,
           columns: columns.get('media_attachments')!,
@@ -193,7 +149,7 @@ export async function runSyncCommand(
           lookup: lookupContextOf(
             {
               retry: settings.retry,
-              signal: abort,
+              signal: interrupts.abort.signal,
               onThrottled: () => {
                 stats.throttled++;
               },
@@ -202,10 +158,11 @@ export async function runSyncCommand(
               },
             },
             (kind) => stats.request(kind),
+            attachmentPrefix,
           ),
           concurrency: settings.concurrency,
           dryRun: settings.dryRun,
-          onFailure: (key, error) => ctx.log.warn({ key, err: error.message }, 'could not set the ACL'),
+          log: ctx.log,
         })
       : null;
 

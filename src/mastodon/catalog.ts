@@ -2,9 +2,11 @@
  * The catalog: from one database row, every object key Mastodon references (spec §10).
  * Pure — no I/O — so it is exhaustively unit-tested and cheap enough for millions of rows.
  */
+
+import { applyKeyPrefix } from '../lib/key-prefix.ts';
 import { type AttachmentDef, TABLES, type TableDef } from './attachments.ts';
 import { contentTypeForExtension, UNKNOWN_CONTENT_TYPE } from './content-types.ts';
-import { applyKeyPrefix, idPartition, splitExtension, styleFilename } from './paperclip.ts';
+import { idPartition, splitExtension, styleFilename } from './paperclip.ts';
 import {
   type CatalogKey,
   type CatalogOptions,
@@ -13,7 +15,8 @@ import {
   type TableName,
 } from './types.ts';
 
-export { applyKeyPrefix, idPartition, styleFilename } from './paperclip.ts';
+export { applyKeyPrefix } from '../lib/key-prefix.ts';
+export { idPartition, styleFilename } from './paperclip.ts';
 
 /** Digits, not all zeros: ids ≤ 0 (the instance actor) and junk reference nothing. */
 const POSITIVE_ID = /^0*[1-9]\d*$/;

@@ -3,6 +3,8 @@
  * functions: ids stay strings (18-digit snowflakes exceed 2^53).
  */
 
+export { applyKeyPrefix } from '../lib/key-prefix.ts';
+
 const DIGITS = /^\d+$/;
 
 /**
@@ -45,11 +47,11 @@ export function styleFilename(fileName: string, style: string, format?: string):
 }
 
 /**
- * S3_KEY_PREFIX (spec §1): the path becomes `prefix + '/' + template`, and Paperclip's S3
- * storage strips one leading '/'. So '' is no prefix, and 'a/' yields 'a//key' as Mastodon does.
+ * `[cache/]<table>/<attachment>/` of a key: the prefix one listing covers for every object of
+ * an attachment (lookups group a batch's keys by it).
  */
-export function applyKeyPrefix(prefix: string, key: string): string {
-  if (prefix === '') return key;
-  const path = `${prefix}/${key}`;
-  return path.startsWith('/') ? path.slice(1) : path;
+export function attachmentPrefix(key: string): string {
+  const parts = key.split('/');
+  const depth = parts[0] === 'cache' ? 3 : 2;
+  return `${parts.slice(0, depth).join('/')}/`;
 }

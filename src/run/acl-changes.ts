@@ -15,10 +15,12 @@ import type { MastodonDatabase } from '../db/database.ts';
 import { discardedStatusesQuery, suspendedAccountsQuery } from '../db/queries/keyset.ts';
 import type { ReadOptions } from '../db/reader.ts';
 import { Semaphore } from '../lib/semaphore.ts';
+import type { Logger } from '../log.ts';
 import type { CatalogOptions } from '../mastodon/types.ts';
 import type { ObjectStore } from '../storage/types.ts';
 import { type LookupContext, lookupKeys } from '../transfer/lookup.ts';
 import { enumerateKeys } from './enumerate.ts';
+import { readState, recordPrivateOwners } from './state.ts';
 
 /** Who was private at a run's start (ids as strings, sorted). */
 export interface PrivateOwners {
@@ -63,7 +65,7 @@ export interface ReapplyDeps {
   lookup: LookupContext;
   concurrency: number;
   dryRun: boolean;
-  onFailure(key: string, error: Error): void;
+  log: Logger;
 }
 
 /** Sets the ACL of every stored object of the given owners' media; returns how many. */
@@ -92,11 +94,43 @@ export async function reapplyAcls(
               result.objects++;
             } catch (error) {
               result.failed++;
-              deps.onFailure(k.key, error as Error);
+              deps.log.warn({ key: k.key, err: (error as Error).message }, 'could not set the ACL');
             }
           }),
         ),
     );
   }
+  return result;
+}
+
+/**
+ * Re-applies the ACL of media whose account's suspension or status' discard changed since the
+ * last sync, then records who is private now in the state file (`statePath`).
+ */
+export async function followAclChanges(
+  statePath: string,
+  ownersNow: PrivateOwners,
+  deps: ReapplyDeps,
+): Promise<{ objects: number; failed: number }> {
+  const before = readState(statePath).privateOwners;
+  let result = { objects: 0, failed: 0 };
+  if (before) {
+    const owners = changedOwners(before, ownersNow);
+    if (owners.accounts.length + owners.statuses.length > 0) {
+      result = await reapplyAcls(deps, owners);
+      deps.log.info(
+        {
+          accounts: owners.accounts.length,
+          statuses: owners.statuses.length,
+          objects: result.objects,
+          failed: result.failed,
+        },
+        deps.dryRun
+          ? 'ACLs that would be re-applied: media of accounts or statuses whose state changed since the last sync'
+          : 'ACLs re-applied: media of accounts or statuses whose state changed since the last sync',
+      );
+    }
+  }
+  if (!deps.dryRun && result.failed === 0) recordPrivateOwners(statePath, ownersNow);
   return result;
 }

@@ -11,6 +11,7 @@ import { AdaptivePool } from '../lib/pool.ts';
 import { RateLimiter } from '../lib/rate.ts';
 import type { RetryPolicy } from '../lib/retry.ts';
 import type { Logger } from '../log.ts';
+import { attachmentPrefix } from '../mastodon/paperclip.ts';
 import type { CatalogKey } from '../mastodon/types.ts';
 import { unsafeKeyReason } from '../storage/keys.ts';
 import type { ObjectInfo, ObjectStore } from '../storage/types.ts';
@@ -135,6 +136,7 @@ export class BatchCopier {
         },
       },
       (kind) => stats.request(kind),
+      attachmentPrefix,
     );
   }
 

@@ -4,8 +4,8 @@
  * sync into an empty destination would make.
  */
 import type { MastodonDatabase } from '../db/database.ts';
+import { attachmentPrefix } from '../mastodon/paperclip.ts';
 import type { CatalogKey, TableName } from '../mastodon/types.ts';
-import { attachmentPrefix } from '../transfer/lookup.ts';
 import { enumerateRun, type RunPlan } from './enumerate.ts';
 
 export interface TableSummary {

@@ -14,6 +14,7 @@
  */
 
 import { Semaphore } from '../lib/semaphore.ts';
+import { attachmentPrefix } from '../mastodon/paperclip.ts';
 import type { CatalogKey } from '../mastodon/types.ts';
 import { type AccessClass, accessOfCannedAcl } from '../storage/acl.ts';
 import { StoreError } from '../storage/errors.ts';
@@ -135,6 +136,7 @@ export class Repairer {
       ...(this.deps.signal ? { signal: this.deps.signal } : {}),
       onRequest: (kind) => this.deps.onRequest(kind),
       retry: (fn) => this.deps.retry(fn),
+      groupOf: attachmentPrefix,
     };
     const present = await lookupKeys(
       this.deps.dest,

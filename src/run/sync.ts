@@ -6,6 +6,7 @@
  * By default the tables are read twice: every local key first, then the remote ones (see
  * scope.ts); a scope flag makes it one pass.
  */
+import { setMaxListeners } from 'node:events';
 import type { MastodonDatabase } from '../db/database.ts';
 import { estimateRows, type ReadOptions } from '../db/reader.ts';
 import { sleep } from '../lib/retry.ts';
@@ -30,8 +31,16 @@ export interface SyncSettings extends CopierSettings {
   changedSince?: ReadonlyMap<TableName, Date>;
 }
 
-export interface SyncDeps extends CopierDeps {
+export interface SyncDeps extends Omit<CopierDeps, 'onFatal'> {
   db: MastodonDatabase;
+}
+
+export interface SyncResult {
+  /**
+   * Why the run stopped early because a store refused it (storage/errors.ts `fatal`: naming the
+   * store and what it refused), or null.
+   */
+  refusal: string | null;
 }
 
 /** The wait before retry pass `pass` (1-based): the transient trouble gets time to pass. */
@@ -39,9 +48,26 @@ export function retryPassDelayMs(pass: number): number {
   return Math.min(30_000, 2000 * 2 ** (pass - 1));
 }
 
-export async function runSync(deps: SyncDeps, settings: SyncSettings): Promise<void> {
-  const { db, stats, stop } = deps;
-  const copier = new BatchCopier(deps, { ...settings, retryLater: settings.retryPasses > 0 });
+/**
+ * Runs the copy. A store that refuses the whole run stops it at once: copies in flight are
+ * aborted (nothing partial is left), the reason is logged once and returned.
+ */
+export async function runSync(outer: SyncDeps, settings: SyncSettings): Promise<SyncResult> {
+  const fatal = new AbortController();
+  let refusal: string | null = null;
+  const abort = AbortSignal.any([outer.abort, fatal.signal]);
+  const stop = AbortSignal.any([outer.stop, fatal.signal]);
+  setMaxListeners(0, abort, stop); // every request in flight listens to them
+  const deps: SyncDeps = { ...outer, abort, stop };
+  const onFatal = (side: 'source' | 'destination', message: string) => {
+    if (refusal !== null) return;
+    const store = side === 'source' ? outer.source.description : outer.dest.description;
+    refusal = `the ${side} (${store}) refused the run: ${message}`;
+    outer.log.error(`${refusal}; stopping (nothing more will be copied)`);
+    fatal.abort();
+  };
+  const { db, stats } = deps;
+  const copier = new BatchCopier({ ...deps, onFatal }, { ...settings, retryLater: settings.retryPasses > 0 });
   const readOf = (table: TableName): ReadOptions => {
     const since = settings.changedSince?.get(table);
     return since ? { ...settings.read, changedSince: since } : settings.read;
@@ -60,6 +86,7 @@ export async function runSync(deps: SyncDeps, settings: SyncSettings): Promise<v
   }
   await copier.drain();
   await retryPasses(deps, settings, copier);
+  return { refusal };
 }
 
 /**

@@ -7,6 +7,7 @@ import type { MastodonDatabase } from '../db/database.ts';
 import { RateLimiter } from '../lib/rate.ts';
 import type { RetryPolicy } from '../lib/retry.ts';
 import { alternateKey } from '../mastodon/catalog.ts';
+import { attachmentPrefix } from '../mastodon/paperclip.ts';
 import type { CatalogKey, TableName } from '../mastodon/types.ts';
 import type { ObjectStore } from '../storage/types.ts';
 import type { ReportWriter } from '../transfer/report.ts';
@@ -79,6 +80,7 @@ export async function runVerify(deps: VerifyRunDeps, settings: VerifyRunSettings
     (kind) => {
       requests[kind]++;
     },
+    attachmentPrefix,
   );
   const verifier = new Verifier(deps.source, deps.dest, settings.verifier, lookup, (kind) => {
     requests[kind]++;

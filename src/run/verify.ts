@@ -9,8 +9,8 @@
  * suspended accounts) are refused.
  */
 
+import { applyKeyPrefix } from '../lib/key-prefix.ts';
 import { Semaphore } from '../lib/semaphore.ts';
-import { applyKeyPrefix } from '../mastodon/paperclip.ts';
 import type { CatalogKey } from '../mastodon/types.ts';
 import { type AccessClass, accessOfCannedAcl } from '../storage/acl.ts';
 import type { ObjectInfo, ObjectStore } from '../storage/types.ts';

@@ -10,9 +10,12 @@
  * processes (other workers) and of other hosts are never touched; so are uploads this tool
  * did not start (Mastodon's own).
  */
+
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import type { Logger } from '../log.ts';
+import type { ObjectStore } from './types.ts';
 
 export interface UploadJournal {
   started(key: string, uploadId: string): void;
@@ -109,4 +112,38 @@ export class FileUploadJournal implements UploadJournal {
 /** Where a config's journal lives: `<config>.uploads/` next to it. */
 export function journalDir(configPath: string): string {
   return `${configPath}.uploads`;
+}
+
+/**
+ * Aborts the multipart uploads that runs killed on this host left open (see above):
+ * they would cost storage and never show in a listing.
+ */
+export async function abortLeftoverUploads(
+  dest: ObjectStore,
+  journal: FileUploadJournal,
+  log: Logger,
+): Promise<void> {
+  const { uploads, files } = journal.leftovers();
+  if (uploads.length === 0 || !dest.abortUpload) {
+    journal.forget(files);
+    return;
+  }
+  let aborted = 0;
+  const failed: string[] = [];
+  for (const upload of uploads) {
+    try {
+      await dest.abortUpload(upload.key, upload.uploadId);
+      aborted++;
+    } catch (error) {
+      failed.push(`${upload.key} (${(error as Error).message})`);
+      journal.started(upload.key, upload.uploadId); // carried over: the next run tries again
+    }
+  }
+  log.info({ aborted, failed: failed.length }, 'aborted multipart uploads left open by an earlier run');
+  if (failed.length > 0) {
+    log.warn(
+      `could not abort ${failed.length} leftover multipart upload(s); the provider may bill their parts: ${failed.slice(0, 3).join('; ')}`,
+    );
+  }
+  journal.forget(files);
 }

@@ -19,13 +19,16 @@ export interface LookupContext {
   onRequest(kind: 'list' | 'head'): void;
   /** Wraps each request in the run's retry policy. */
   retry<T>(fn: () => Promise<T>): Promise<T>;
+  /** The prefix one listing covers for a key (default: its first two path segments). */
+  groupOf?(key: string): string;
 }
 
-/** `[cache/]<table>/<attachment>/` of a logical key. */
-export function attachmentPrefix(key: string): string {
-  const parts = key.split('/');
-  const depth = parts[0] === 'cache' ? 3 : 2;
-  return `${parts.slice(0, depth).join('/')}/`;
+/**
+ * The listing prefix a key is looked up under when the caller gives none: its first two path
+ * segments. Callers that know the layout pass a better one (Mastodon's attachment prefix).
+ */
+export function firstTwoSegments(key: string): string {
+  return `${key.split('/').slice(0, 2).join('/')}/`;
 }
 
 /** S3 lists in UTF-8 byte order; JS compares UTF-16 code units. They agree except around surrogates. */
@@ -95,7 +98,7 @@ export async function lookupKeys(
   }
   const groups = new Map<string, string[]>();
   for (const key of keys) {
-    const prefix = attachmentPrefix(key);
+    const prefix = (ctx.groupOf ?? firstTwoSegments)(key);
     const group = groups.get(prefix);
     if (group) group.push(key);
     else groups.set(prefix, [key]);

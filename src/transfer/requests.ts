@@ -57,10 +57,15 @@ export function storeRequest<T>(policy: RequestPolicy, fn: (attempt: number) => 
 }
 
 /** What lookups (and any other batch of store reads) need: the policy, and a request counter. */
-export function lookupContextOf(policy: RequestPolicy, onRequest: LookupContext['onRequest']): LookupContext {
+export function lookupContextOf(
+  policy: RequestPolicy,
+  onRequest: LookupContext['onRequest'],
+  groupOf?: (key: string) => string,
+): LookupContext {
   return {
     ...(policy.signal ? { signal: policy.signal } : {}),
     onRequest,
     retry: (fn) => storeRequest(policy, () => fn()),
+    ...(groupOf ? { groupOf } : {}),
   };
 }

@@ -135,6 +135,14 @@ export interface InjectedFault {
   remove(): void;
 }
 
+/** What put()/putRaw() store beside the bytes (ETag: as S3 computes it, unless given). */
+export interface MemoryPut {
+  contentType?: string;
+  cacheControl?: string;
+  acl?: string;
+  etag?: string;
+}
+
 export interface MemoryStoreOptions {
   description?: string;
   /** Defaults: listing and md5Etags true. */
@@ -307,23 +315,15 @@ export class MemoryStore implements ObjectStore {
   }
 
   /** Stores an object directly (no call recorded, no fault). */
-  put(
-    key: string,
-    data: Buffer,
-    metadata: { contentType?: string; cacheControl?: string; acl?: string } = {},
-  ): MemoryObject {
+  put(key: string, data: Buffer, metadata: MemoryPut = {}): MemoryObject {
     return this.putRaw(this.fullKey(key), data, metadata);
   }
 
   /** Stores an object under a full bucket key, prefix or not (objects the store must not see). */
-  putRaw(
-    fullKey: string,
-    data: Buffer,
-    metadata: { contentType?: string; cacheControl?: string; acl?: string } = {},
-  ): MemoryObject {
+  putRaw(fullKey: string, data: Buffer, metadata: MemoryPut = {}): MemoryObject {
     const object: MemoryObject = {
       data: Buffer.from(data),
-      etag: this.etagOf(data),
+      etag: metadata.etag ?? this.etagOf(data),
       acl: metadata.acl ?? 'private',
       ...(metadata.contentType !== undefined ? { contentType: metadata.contentType } : {}),
       ...(metadata.cacheControl !== undefined ? { cacheControl: metadata.cacheControl } : {}),

@@ -223,7 +223,7 @@ export function describeObjectStore(name: string, setup: ConformanceSetup): void
       }
     };
 
-    /** head, read (info and bytes) and the listed size all agree with `data`. */
+    /** head and read (info and bytes) agree with `data`, and with each other. */
     const assertHolds = async (
       store: ObjectStore,
       key: string,

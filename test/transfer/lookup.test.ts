@@ -8,8 +8,9 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { idPartition } from '../../src/mastodon/catalog.ts';
+import { attachmentPrefix } from '../../src/mastodon/paperclip.ts';
 import type { ListPage, ObjectInfo, ObjectStore, StoreFeatures } from '../../src/storage/types.ts';
-import { attachmentPrefix, type LookupContext, lookupKeys } from '../../src/transfer/lookup.ts';
+import { type LookupContext, lookupKeys } from '../../src/transfer/lookup.ts';
 
 function byUtf8(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
@@ -108,6 +109,8 @@ function context(): LookupContext & { requests: { list: number; head: number }; 
   const ctx = {
     requests: { list: 0, head: 0 },
     retried: 0,
+    // As every run passes it: one listing group per Mastodon attachment prefix.
+    groupOf: attachmentPrefix,
     onRequest(kind: 'list' | 'head') {
       ctx.requests[kind]++;
     },

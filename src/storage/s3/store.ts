@@ -21,8 +21,8 @@ import {
   type StorageClass,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { applyKeyPrefix } from '../../lib/key-prefix.ts';
 import { Semaphore } from '../../lib/semaphore.ts';
-import { applyKeyPrefix } from '../../mastodon/paperclip.ts';
 import { type AccessClass, accessOfGrants } from '../acl.ts';
 import { StoreError } from '../errors.ts';
 import type {
