@@ -1,7 +1,7 @@
 /** What plan and sync share: open the Mastodon database, pick the tables, shape the read. */
 import type { DatabaseConfig } from '../config/database.ts';
 import { MastodonDatabase } from '../db/database.ts';
-import type { ReadOptions } from '../db/reader.ts';
+import { type ReadOptions, stateJoins } from '../db/reader.ts';
 import type { TableName } from '../mastodon/types.ts';
 import { detectVersion, type MastodonVersion } from '../mastodon/versions.ts';
 import { parseTypes, presentTables } from '../run/tables.ts';
@@ -44,17 +44,10 @@ export async function openDatabase(
   );
   if (mastodon.warning) ctx.log.warn(mastodon.warning);
 
-  const read: ReadOptions = { batchSize: flags.batchSize ?? config.batchSize };
-  // Media of suspended accounts are private at Mastodon: the reader tells the catalog.
-  const accounts = columns.get('accounts');
-  if (accounts?.has('suspended_at')) read.suspendedColumn = 'suspended_at';
-  else if (accounts?.has('suspended')) read.suspendedColumn = 'suspended';
-  // Media of discarded statuses (removed reported or preserved posts) are private too.
-  if (
-    columns.get('media_attachments')?.has('status_id') &&
-    (await db.columnsOf('statuses')).has('deleted_at')
-  )
-    read.statusDiscarded = true;
+  const read: ReadOptions = {
+    batchSize: flags.batchSize ?? config.batchSize,
+    ...stateJoins(columns, await db.columnsOf('statuses')),
+  };
   if (flags.limit !== undefined) read.limit = flags.limit;
   if (flags.offset !== undefined) read.offset = flags.offset;
   if (flags.sinceId !== undefined) read.sinceId = flags.sinceId;

@@ -7,12 +7,12 @@ import { databaseConfig } from '../config/database.ts';
 import { storeConfig } from '../config/stores.ts';
 import { ConfigError } from '../errors.ts';
 import { TABLE_NAMES, type TableName } from '../mastodon/types.ts';
-import type { BatchJobData } from '../queue/job.ts';
 import { OverviewReader } from '../queue/overview.ts';
 import { enqueueTables } from '../queue/producer.ts';
 import { SharedProgress } from '../queue/progress.ts';
-import { type BatchQueue, closeQueues, JOB_NAME, jobOptions, openQueues } from '../queue/queues.ts';
+import { type BatchQueue, closeQueues, openQueues } from '../queue/queues.ts';
 import { connectRedis } from '../queue/redis.ts';
+import { forgetTables, requeueFailed } from '../queue/requeue.ts';
 import { type QueueSettings, queueSettings } from '../queue/settings.ts';
 import { QueueWorker } from '../queue/worker.ts';
 import { BatchCopier } from '../run/copier.ts';
@@ -53,41 +53,6 @@ export interface JobsOptions extends ReadFlags {
   json?: boolean;
 }
 
-/** `jobs --retry-failed`: requeues exactly the keys that failed, or whole batches that never finished. */
-async function retryFailed(
-  env: QueueEnvironment,
-  tables: readonly TableName[],
-  ctx: CommandContext,
-): Promise<number> {
-  let requeued = 0;
-  for (const table of tables) {
-    const queue = env.queues.get(table)!;
-    const failed = await queue.getFailed(0, -1);
-    for (const job of failed) {
-      const data = job.data as BatchJobData;
-      if (!data.failures || data.failures.length === 0) {
-        await job.retry('failed'); // never counted: the whole batch runs again
-        requeued++;
-        continue;
-      }
-      const failedKeys = new Set(data.failures.map((f) => f.key));
-      const retry = (data.retry ?? 0) + 1;
-      const id = `${job.id!.replace(/-retry\d+$/, '')}-retry${retry}`;
-      const keys = data.keys.filter((k) => failedKeys.has(k.key));
-      await queue.add(
-        JOB_NAME,
-        { table, firstId: data.firstId, lastId: data.lastId, rows: 0, keys, retry },
-        jobOptions(env.settings, id),
-      );
-      await env.progress.uncountFailed(table, keys.length);
-      await job.remove();
-      requeued++;
-      ctx.log.info({ table, job: id, keys: keys.length }, 'requeued failed keys');
-    }
-  }
-  return requeued;
-}
-
 export async function runJobsCommand(
   ctx: CommandContext,
   types: readonly string[],
@@ -98,7 +63,7 @@ export async function runJobsCommand(
   const requested = parseTypes(types);
   const env = await openQueueEnvironment(ctx, cleanup, 'jobs');
   if (options.retryFailed) {
-    const requeued = await retryFailed(env, requested, ctx);
+    const requeued = await requeueFailed(env, requested, ctx.log);
     await writeChunk(
       process.stdout,
       options.json ? `${JSON.stringify({ requeued })}\n` : `requeued ${requeued} failed job(s)\n`,
@@ -114,10 +79,7 @@ export async function runJobsCommand(
     options,
     cleanup,
   );
-  if (options.again) {
-    await env.progress.reset(tables);
-    for (const table of tables) await env.queues.get(table)!.clean(0, 0, 'failed');
-  }
+  if (options.again) await forgetTables(env, tables);
   const summaries = await enqueueTables(
     { db, queues: env.queues, progress: env.progress, log: ctx.log, stop: interrupts.stop.signal },
     { tables, columns, read, catalog: { keyPrefix: '', acl, rules: mastodon.rules }, queue: env.settings },

@@ -26,6 +26,24 @@ export interface ReadOptions {
   owners?: { accounts: readonly string[]; statuses: readonly string[] };
 }
 
+/**
+ * What the reader adds to media rows so the catalog can tell their ACL, given the columns this
+ * database has: whether the owner is suspended (`suspended_at` since 3.0, `suspended` before)
+ * and whether the status is discarded (`statuses.deleted_at`).
+ */
+export function stateJoins(
+  columns: ReadonlyMap<TableName, ReadonlySet<string>>,
+  statusColumns: ReadonlySet<string>,
+): Pick<ReadOptions, 'suspendedColumn' | 'statusDiscarded'> {
+  const accounts = columns.get('accounts');
+  const joins: Pick<ReadOptions, 'suspendedColumn' | 'statusDiscarded'> = {};
+  if (accounts?.has('suspended_at')) joins.suspendedColumn = 'suspended_at';
+  else if (accounts?.has('suspended')) joins.suspendedColumn = 'suspended';
+  if (columns.get('media_attachments')?.has('status_id') && statusColumns.has('deleted_at'))
+    joins.statusDiscarded = true;
+  return joins;
+}
+
 /** Tables whose ids are snowflakes (time << 16) since the Mastodon version noted. */
 const SNOWFLAKE_TABLES: ReadonlySet<TableName> = new Set(['media_attachments', 'accounts']);
 
