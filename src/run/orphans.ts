@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { MastodonDatabase } from '../db/database.ts';
+import { compareUtf8 } from '../lib/utf8.ts';
 import { alternateKey } from '../mastodon/catalog.ts';
 import type { TableName } from '../mastodon/types.ts';
 import type { ObjectInfo, ObjectStore } from '../storage/types.ts';
@@ -91,7 +92,8 @@ export async function scanPrefix(
   for (;;) {
     onRequest();
     const page = await retry(() => store.list(prefix, after, signal));
-    const fresh = page.items.filter((item) => after === undefined || item.key > after);
+    // In the store's (UTF-8) order: past U+E000, UTF-16 comparison would drop emoji keys.
+    const fresh = page.items.filter((item) => after === undefined || compareUtf8(item.key, after) > 0);
     for (const item of fresh) {
       scan.listed++;
       if (item.key.endsWith('/')) scan.directoryMarkers++;

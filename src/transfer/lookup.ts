@@ -11,6 +11,7 @@
  *
  * Filesystem (stat is cheaper than walking directories): one stat per key.
  */
+import { compareUtf8 } from '../lib/utf8.ts';
 import type { ObjectInfo, ObjectStore } from '../storage/types.ts';
 
 export interface LookupContext {
@@ -31,10 +32,7 @@ export function firstTwoSegments(key: string): string {
   return `${key.split('/').slice(0, 2).join('/')}/`;
 }
 
-/** S3 lists in UTF-8 byte order; JS compares UTF-16 code units. They agree except around surrogates. */
-function byUtf8(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
+const byUtf8 = compareUtf8;
 
 /** The key minus its last character — a whole code point, never half a surrogate pair (an emoji). */
 function withoutLastCharacter(key: string): string {

@@ -88,36 +88,12 @@ const PAGING_ELSEWHERE: Partial<Record<CaseId, string>> = {
 };
 
 /** Bugs in src/storage/s3 that the lean path (static keys) shows. */
-const LEAN_BUGS: Partial<Record<CaseId, string>> = {
-  'short-body':
-    'BUG: S3Store.write (object-requests.ts put) does not count the body: one that ends short leaves the PUT waiting for the missing bytes until the socket timeout (120 s); copy.ts guards with CountingStream',
-  'long-body':
-    'BUG: S3Store.write sends a body longer than Content-Length unchecked: the server stores the first `size` bytes (a truncated object becomes visible); the write fails here only because the proxy answers the leftover bytes with HTTP 400',
-  'large-short-body':
-    'BUG: multipart.ts PartWriter: the open UploadPart response promise is never awaited once _destroy destroys its request, so a body ending short mid-part is an unhandled rejection',
-  'large-long-body':
-    'BUG: multipart.ts PartWriter: when the excess arrives while a part is open, writeChunk throws, _destroy destroys that part and its response promise rejects unawaited (unhandled rejection)',
-  'large-failing-body':
-    'BUG: multipart.ts PartWriter: a body error mid-part rejects the open UploadPart response promise, which nothing awaits (unhandled rejection)',
-  'large-aborted-write':
-    'BUG: multipart.ts PartWriter: an abort mid-part rejects the open UploadPart response promise, which nothing awaits (unhandled rejection)',
-};
+// Formerly known gaps of the S3 store's write paths (short/long/failing bodies, unobserved
+// part rejections), fixed by storage/exact-size.ts and PartWriter: every case runs now.
+const LEAN_BUGS: Partial<Record<CaseId, string>> = {};
 
 /** Bugs in src/storage/s3 that the SDK path (no static keys) shows. */
-const SDK_BUGS: Partial<Record<CaseId, string>> = {
-  'short-body':
-    'BUG: S3Store.write (PutObjectCommand) does not count the body: one that ends short leaves the PUT waiting until the socket timeout (120 s)',
-  'long-body':
-    'BUG: S3Store.write (PutObjectCommand) sends a body longer than ContentLength unchecked: a truncated object becomes visible',
-  'failing-body':
-    "BUG: a body that errors during PutObjectCommand is an uncaught exception (@smithy/node-http-handler pipes it without an 'error' listener and S3Store.write adds none); the write itself fails only seconds later (socket hang-up)",
-  'store-error-body':
-    "BUG: as failing-body — CountingStream's ShortBodyError is emitted on a stream nobody listens to: uncaught exception",
-  'large-short-body':
-    'BUG: lib-storage Upload does not know `size`: a body that ends short completes as a smaller object, visible',
-  'large-long-body':
-    'BUG: lib-storage Upload does not know `size`: a body longer than `size` completes as a larger object, visible',
-};
+const SDK_BUGS: Partial<Record<CaseId, string>> = {};
 
 // ---------------------------------------------------------------------------------------------
 // S3 set-ups

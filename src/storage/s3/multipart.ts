@@ -52,6 +52,9 @@ export class PartWriter extends Writable {
     this.partNumber++;
     this.partLeft = Math.min(this.partSize, this.size - this.received);
     this.current = await this.openPart(this.partNumber, this.partLeft);
+    // Awaited in finishPart; if the part is destroyed first (a failing or aborted body), its
+    // rejection must not go unobserved (an unhandled rejection ends the process).
+    this.current.response.catch(() => {});
   }
 
   private async finishPart(): Promise<void> {

@@ -25,6 +25,7 @@ import { applyKeyPrefix } from '../../lib/key-prefix.ts';
 import { Semaphore } from '../../lib/semaphore.ts';
 import { type AccessClass, accessOfGrants } from '../acl.ts';
 import { StoreError } from '../errors.ts';
+import { exactSize } from '../exact-size.ts';
 import type {
   ListPage,
   ObjectInfo,
@@ -170,9 +171,20 @@ export class S3Store implements ObjectStore {
     };
   }
 
-  async write(key: string, body: Readable, options: WriteOptions): Promise<{ etag?: string }> {
-    if (options.size > this.options.multipartThreshold) return this.writeMultipart(key, body, options);
+  async write(key: string, source: Readable, options: WriteOptions): Promise<{ etag?: string }> {
+    // Held to its declared size: a short or long source never becomes a visible object.
+    const body = exactSize(source, options.size);
+    if (options.size > this.options.multipartThreshold)
+      return this.writeMultipart(key, body, source, options);
     const contentMd5 = options.md5 ? Buffer.from(options.md5, 'hex').toString('base64') : undefined;
+    // The SDK pipes the body into its request without an 'error' listener: a failing body
+    // would be an uncaught exception there. It is caught here and aborts the request.
+    let bodyError: unknown = null;
+    const bodyFailed = new AbortController();
+    body.once('error', (error) => {
+      bodyError = error;
+      bodyFailed.abort(error);
+    });
     try {
       if (this.options.objectRequests) {
         const headers: Record<string, string> = {
@@ -186,6 +198,9 @@ export class S3Store implements ObjectStore {
         const etag = await this.options.objectRequests.put(this.fullKey(key), body, headers, options.signal);
         return etag ? { etag } : {};
       }
+      const signal = options.signal
+        ? AbortSignal.any([options.signal, bodyFailed.signal])
+        : bodyFailed.signal;
       const out = await this.options.client.send(
         new PutObjectCommand({
           ...this.commonWriteParams(key, options),
@@ -193,18 +208,20 @@ export class S3Store implements ObjectStore {
           ContentLength: options.size,
           ...(contentMd5 ? { ContentMD5: contentMd5 } : {}),
         }),
-        { abortSignal: options.signal },
+        { abortSignal: signal },
       );
       return out.ETag ? { etag: stripQuotes(out.ETag)! } : {};
     } catch (error) {
+      source.destroy();
       body.destroy();
-      throw classifyS3Error(error, `PUT ${key}`, { write: true });
+      throw classifyS3Error(bodyError ?? error, `PUT ${key}`, { write: true });
     }
   }
 
   private async writeMultipart(
     key: string,
     body: Readable,
+    source: Readable,
     options: WriteOptions,
   ): Promise<{ etag?: string }> {
     if (this.options.objectRequests) {
@@ -220,6 +237,7 @@ export class S3Store implements ObjectStore {
         });
         return etag ? { etag } : {};
       } catch (error) {
+        source.destroy();
         throw classifyS3Error(error, `multipart PUT ${key}`, { write: true });
       }
     }
@@ -239,6 +257,7 @@ export class S3Store implements ObjectStore {
         return out.ETag ? { etag: stripQuotes(out.ETag)! } : {};
       } catch (error) {
         body.destroy();
+        source.destroy();
         throw classifyS3Error(error, `multipart PUT ${key}`, { write: true });
       } finally {
         options.signal?.removeEventListener('abort', abort);
