@@ -28,22 +28,7 @@ export function guardBrokenPipe(out: Writable, onClosed: () => void): void {
   });
 }
 
-/** Formats a number with thousands separators. */
-export function count(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
-/** Bytes in binary units, e.g. "1.5 GiB". */
-export function bytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${n} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
+export { bytes, count } from '../lib/format.ts';
 
 /** A plain text table with right-aligned numeric columns. */
 export function textTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {

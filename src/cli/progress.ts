@@ -2,17 +2,10 @@
  * Live progress on stderr: on a terminal, one line per table redrawn in place; otherwise a log
  * line every few seconds. Reads only `stats.snapshot()`.
  */
+import { duration } from '../lib/format.ts';
 import type { Logger } from '../log.ts';
 import type { Stats, StatsSnapshot, TableCounters } from '../transfer/stats.ts';
 import { bytes, count, textTable } from './output.ts';
-
-function duration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '-';
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
 
 function done(c: TableCounters): number {
   return c.copied + c.skipped + c.missing + c.failed;

@@ -15,10 +15,12 @@
  */
 import type { Redis } from 'ioredis';
 import type { TableName } from '../mastodon/types.ts';
+import { OUTCOME_FIELDS, type OutcomeField, type Outcomes } from '../transfer/outcomes.ts';
 
-export const COUNTER_FIELDS = ['copied', 'skipped', 'missing', 'failed', 'bytes'] as const;
-export type CounterField = (typeof COUNTER_FIELDS)[number];
-export type Counters = Record<CounterField, number>;
+/** The counters a worker commits per batch: the one outcome model (transfer/outcomes.ts). */
+export const COUNTER_FIELDS = OUTCOME_FIELDS;
+export type CounterField = OutcomeField;
+export type Counters = Outcomes;
 
 export interface TableProgress extends Counters {
   rowsTotal: number;

@@ -15,6 +15,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../log.ts';
 import { TABLE_NAMES, type TableName } from '../mastodon/types.ts';
 import { type BatchCopier, type BatchTally, emptyTally } from '../run/copier.ts';
+import { outcomesOf } from '../transfer/outcomes.ts';
 import type { BatchJobData, BatchJobResult } from './job.ts';
 import { fromJobKey } from './job.ts';
 import type { Counters, ProblemEntry, SharedProgress } from './progress.ts';
@@ -38,15 +39,7 @@ interface ActiveBatch {
   tally: BatchTally;
 }
 
-function countersOf(tally: BatchTally): Counters {
-  return {
-    copied: tally.copied,
-    skipped: tally.skipped,
-    missing: tally.missing,
-    failed: tally.failed,
-    bytes: tally.bytes,
-  };
-}
+const countersOf = (tally: BatchTally): Counters => outcomesOf(tally);
 
 export class QueueWorker {
   readonly id = `${hostname()}-${process.pid}-${Date.now().toString(36)}`;

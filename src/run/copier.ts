@@ -18,6 +18,7 @@ import type { ObjectInfo, ObjectStore } from '../storage/types.ts';
 import { type CopyContext, type CopyTask, copyObject, type StoreSide } from '../transfer/copy.ts';
 import { decide } from '../transfer/decide.ts';
 import { type LookupContext, lookupKeys } from '../transfer/lookup.ts';
+import { addOutcomes, emptyOutcomes, type Outcomes, outcomeOf } from '../transfer/outcomes.ts';
 import type { ReportWriter } from '../transfer/report.ts';
 import { asStoreError, lookupContextOf } from '../transfer/requests.ts';
 import type { Stats } from '../transfer/stats.ts';
@@ -61,14 +62,9 @@ export interface Problem {
   reason: string;
 }
 
-/** The outcome of one batch, apart from the run's totals. */
-export interface BatchTally {
+/** The outcome of one batch, apart from the run's totals: its outcomes, problems, interrupted keys. */
+export interface BatchTally extends Outcomes {
   keys: number;
-  copied: number;
-  skipped: number;
-  missing: number;
-  failed: number;
-  bytes: number;
   /** Every key not copied or skipped, with the reason. */
   problems: Problem[];
   /** Keys not handled because the run was stopped. */
@@ -76,7 +72,7 @@ export interface BatchTally {
 }
 
 export function emptyTally(): BatchTally {
-  return { keys: 0, copied: 0, skipped: 0, missing: 0, failed: 0, bytes: 0, problems: [], interrupted: 0 };
+  return { keys: 0, ...emptyOutcomes(), problems: [], interrupted: 0 };
 }
 
 /** A key whose copy failed with a transient error, kept for another pass, and why it failed. */
@@ -159,6 +155,12 @@ export class BatchCopier {
     this.holding = false;
   }
 
+  /** One key's outcome, into the batch's tally and the run's stats alike. */
+  private count(tally: BatchTally, item: CatalogKey, outcomes: Outcomes): void {
+    addOutcomes(tally, outcomes);
+    this.deps.stats.add(item.table, outcomes);
+  }
+
   /** Counts the keys still held back as failed (no pass left, or the run stopped). */
   async failHeldBack(): Promise<void> {
     const tally = emptyTally();
@@ -173,14 +175,7 @@ export class BatchCopier {
     reason: string,
     alsoTried?: string,
   ) {
-    const counters = this.deps.stats.table(item.table);
-    if (status === 'missing') {
-      counters.missing++;
-      tally.missing++;
-    } else {
-      counters.failed++;
-      tally.failed++;
-    }
+    this.count(tally, item, outcomeOf(status));
     tally.problems.push({ key: item.key, status, reason });
     this.deps.log.debug({ key: item.key, status, reason }, 'not copied');
     await this.deps.report?.add(item, status, reason, alsoTried);
@@ -193,12 +188,8 @@ export class BatchCopier {
       stats.inFlight++;
       try {
         const outcome = await copyObject(this.copyContext, task);
-        const counters = stats.table(task.item.table);
         if (outcome.status === 'copied') {
-          counters.copied++;
-          counters.bytes += outcome.bytes;
-          tally.copied++;
-          tally.bytes += outcome.bytes;
+          this.count(tally, task.item, outcomeOf('copied', outcome.bytes));
           if (task.sourceKey !== task.item.key) stats.alternate++;
         } else if (outcome.reason === 'interrupted') {
           tally.interrupted++;
@@ -283,8 +274,7 @@ export class BatchCopier {
       }
       const decision = decide(sourceInfo, atDest.get(item.key) ?? null, this.settings);
       if (decision.action === 'skip') {
-        stats.table(item.table).skipped++;
-        tally.skipped++;
+        this.count(tally, item, outcomeOf('skipped'));
       } else {
         copies.push((await this.scheduleCopy({ item, sourceKey, sourceInfo }, tally)).done);
       }

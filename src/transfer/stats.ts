@@ -4,19 +4,15 @@
  * and (later) the dashboard.
  */
 import type { TableName } from '../mastodon/types.ts';
+import { addOutcomes, emptyOutcomes, type Outcomes } from './outcomes.ts';
 
-export interface TableCounters {
+/** A table's counters in a run: the outcomes (bytes counted once an object is complete), plus what was read. */
+export interface TableCounters extends Outcomes {
   /** Keys the catalog listed so far. */
   keys: number;
   rows: number;
   /** Estimated rows for the whole run (progress and ETA). */
   rowsTotal: number;
-  copied: number;
-  skipped: number;
-  missing: number;
-  failed: number;
-  /** Bytes of objects copied (counted once an object is complete). */
-  bytes: number;
 }
 
 export type RequestKind = 'list' | 'head' | 'get' | 'put' | 'copy';
@@ -40,7 +36,7 @@ export interface StatsSnapshot {
 }
 
 function emptyCounters(): TableCounters {
-  return { keys: 0, rows: 0, rowsTotal: 0, copied: 0, skipped: 0, missing: 0, failed: 0, bytes: 0 };
+  return { keys: 0, rows: 0, rowsTotal: 0, ...emptyOutcomes() };
 }
 
 export class Stats {
@@ -63,6 +59,11 @@ export class Stats {
       this.tables.set(name, counters);
     }
     return counters;
+  }
+
+  /** Adds outcomes to a table's counters: the only way copy outcomes reach the run's stats. */
+  add(table: TableName | string, outcomes: Readonly<Outcomes>): void {
+    addOutcomes(this.table(table), outcomes);
   }
 
   request(kind: RequestKind, n = 1): void {

@@ -3,6 +3,8 @@
  * fills the tables. Everything from Redis is inserted as text (textContent), never as HTML.
  * Element ids and data-field attributes are what the browser test reads.
  */
+import { byteRate, bytes, count, duration, eta } from '../lib/format.ts';
+
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -24,19 +26,13 @@ tr.total td { font-weight: 600; background: #f3f4f8; }
 
 const SCRIPT = `
 const $ = (id) => document.getElementById(id);
-const fmt = (n) => Math.round(n).toLocaleString('en-US');
-const mb = (n) => (n / 1048576).toFixed(1);
-function bytes(n) {
-  const u = ['B', 'KB', 'MB', 'GB', 'TB']; let i = 0;
-  while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
-  return (i === 0 ? n : n.toFixed(1)) + ' ' + u[i];
-}
-function eta(s) {
-  if (s === null || s === undefined) return '-'; if (s === 0) return 'done';
-  s = Math.round(s); if (s < 60) return s + 's';
-  if (s < 3600) return Math.floor(s / 60) + 'm' + String(s % 60).padStart(2, '0') + 's';
-  return Math.floor(s / 3600) + 'h' + String(Math.floor((s % 3600) / 60)).padStart(2, '0') + 'm';
-}
+// The CLI's own formatting (lib/format.ts), embedded: the same units on the page and the terminal.
+${count.toString()}
+${bytes.toString()}
+${byteRate.toString()}
+${duration.toString()}
+${eta.toString()}
+const fmt = count;
 function cell(tr, text, field, cls) {
   const td = document.createElement('td'); td.textContent = text;
   if (field) td.dataset.field = field; if (cls) td.className = cls; tr.appendChild(td); return td;
@@ -51,7 +47,7 @@ function tableRow(t, name, total) {
   cell(tr, fmt(t.copied), 'copied'); cell(tr, fmt(t.skipped), 'skipped');
   cell(tr, fmt(t.missing), 'missing', t.missing ? 'missing' : ''); cell(tr, fmt(t.failed), 'failed', t.failed ? 'failed' : '');
   cell(tr, bytes(t.bytes), 'bytes'); cell(tr, t.objectsPerSecond.toFixed(1), 'objectsPerSecond');
-  cell(tr, mb(t.bytesPerSecond), 'mbPerSecond'); cell(tr, eta(t.etaSeconds), 'eta');
+  cell(tr, byteRate(t.bytesPerSecond), 'mbPerSecond'); cell(tr, eta(t.etaSeconds), 'eta');
   cell(tr, fmt(t.jobs.waiting) + ' / ' + fmt(t.jobs.active) + ' / ' + fmt(t.jobs.failed) + (t.paused ? ' (paused)' : ''), 'jobs');
   return tr;
 }
@@ -95,7 +91,7 @@ export function overviewPage(title: string, authenticated: boolean): string {
 <div class="sub">${escapeHtml(title)} · <span id="state">loading</span> · updated <span id="updated">-</span> ·
 workers: <span id="worker-count">0</span> · <a href="queues">queues (Bull Board${authenticated ? '' : ', read-only'})</a>
 <span id="error" class="failed"></span></div>
-<table><thead><tr><th>table</th><th>progress</th><th>keys done / expected</th><th>copied</th><th>skipped</th><th>missing</th><th>failed</th><th>bytes</th><th>objects/s</th><th>MB/s</th><th>ETA</th><th>jobs waiting / active / failed</th></tr></thead>
+<table><thead><tr><th>table</th><th>progress</th><th>keys done / expected</th><th>copied</th><th>skipped</th><th>missing</th><th>failed</th><th>bytes</th><th>objects/s</th><th>bytes/s</th><th>ETA</th><th>jobs waiting / active / failed</th></tr></thead>
 <tbody id="tables"></tbody></table>
 <h2>Workers</h2>
 <table><thead><tr><th>worker</th><th>concurrency</th><th>batches in progress</th><th>up</th></tr></thead><tbody id="workers"></tbody></table>
