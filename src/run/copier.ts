@@ -224,7 +224,7 @@ export class BatchCopier {
     keys: readonly CatalogKey[],
     alternateOf: AlternateOf,
   ): Promise<{ tally: BatchTally; finished: Promise<BatchTally> }> {
-    const { stats, source, dest } = this.deps;
+    const { source, dest } = this.deps;
     const tally = emptyTally();
     tally.keys = keys.length;
     const copies: Array<Promise<void>> = [];
