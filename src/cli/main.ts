@@ -11,7 +11,7 @@ import { Cleanup, type CommandContext, type GlobalOptions, loadContext } from '.
 import type { DashboardFlags } from './dashboard.ts';
 import type { OrphansOptions } from './orphans.ts';
 import { guardBrokenPipe, OutputClosed } from './output.ts';
-import { type PlanFormat, runPlanCommand } from './plan.ts';
+import { type PlanOptions, runPlanCommand } from './plan.ts';
 import type { JobsOptions, WorkerOptions } from './queue.ts';
 import type { RepairOptions } from './repair.ts';
 import type { Interrupts, SyncOptions } from './sync.ts';
@@ -169,25 +169,13 @@ function buildProgram(running: Running): Command {
         '--key-prefix <prefix>',
         "prefix keys with Mastodon's S3_KEY_PREFIX (default: [s3.source] key_prefix)",
       ),
-  ).action(
-    async (
-      types: string[],
-      options: {
-        format: PlanFormat;
-        limit?: number;
-        offset?: number;
-        sinceId?: string;
-        keyPrefix?: string;
-        batchSize?: number;
-      },
-    ) => {
-      await execute(running, async () => {
-        const ctx = loadContext(globals());
-        guardBrokenPipe(process.stdout, () => process.exit(0));
-        return runPlanCommand(ctx, types, options, process.stdout, running.cleanup);
-      });
-    },
-  );
+  ).action(async (types: string[], options: PlanOptions) => {
+    await execute(running, async () => {
+      const ctx = loadContext(globals());
+      guardBrokenPipe(process.stdout, () => process.exit(0));
+      return runPlanCommand(ctx, types, options, process.stdout, running.cleanup);
+    });
+  });
 
   addSyncOptions(
     program

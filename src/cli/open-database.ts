@@ -1,5 +1,5 @@
 /** What plan and sync share: open the Mastodon database, pick the tables, shape the read. */
-import type { DatabaseConfig } from '../config/database.ts';
+import { type DatabaseConfig, databaseConfig } from '../config/database.ts';
 import { MastodonDatabase } from '../db/database.ts';
 import { type ReadOptions, stateJoins } from '../db/reader.ts';
 import type { TableName } from '../mastodon/types.ts';
@@ -26,10 +26,10 @@ export interface OpenedDatabase {
 /** Opens the database (closed by `cleanup`), introspects it and resolves the TYPE arguments. */
 export async function openDatabase(
   ctx: CommandContext,
-  config: DatabaseConfig,
   types: readonly string[],
   flags: ReadFlags,
   cleanup: Cleanup,
+  config: DatabaseConfig = databaseConfig(ctx.file),
 ): Promise<OpenedDatabase> {
   const requested = parseTypes(types);
   const db = await MastodonDatabase.open(config, ctx.log);

@@ -3,7 +3,6 @@
  * row references, with counts and bytes. Read-only: it never deletes anything.
  */
 import type { Writable } from 'node:stream';
-import { databaseConfig } from '../config/database.ts';
 import { getSection } from '../config/load.ts';
 import { SYNC } from '../config/schema.ts';
 import { storeConfig } from '../config/stores.ts';
@@ -38,13 +37,7 @@ export async function runOrphansCommand(
   });
   cleanup.add(() => source.close());
   await checkStore(source, `source ${source.description}`, false);
-  const { db, columns, tables, read, mastodon } = await openDatabase(
-    ctx,
-    databaseConfig(ctx.file),
-    types,
-    {},
-    cleanup,
-  );
+  const { db, columns, tables, read, mastodon } = await openDatabase(ctx, types, {}, cleanup);
 
   const { scans, listRequests } = await runOrphans({
     db,

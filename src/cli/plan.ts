@@ -4,7 +4,6 @@
  * (`rclone copy --files-from`).
  */
 import type { Writable } from 'node:stream';
-import { databaseConfig } from '../config/database.ts';
 import { getField, getSection } from '../config/load.ts';
 import { DESTINATION, SOURCE, SYNC } from '../config/schema.ts';
 import type { CatalogKey, CatalogOptions, TableName } from '../mastodon/types.ts';
@@ -106,13 +105,7 @@ export async function runPlanCommand(
 ): Promise<number> {
   const catalog = catalogOptionsFrom(ctx, options.keyPrefix);
   parseTypes(types); // usage errors before connecting
-  const { db, columns, tables, read, mastodon } = await openDatabase(
-    ctx,
-    databaseConfig(ctx.file),
-    types,
-    options,
-    cleanup,
-  );
+  const { db, columns, tables, read, mastodon } = await openDatabase(ctx, types, options, cleanup);
 
   const { summaries, preflight } = await runPlan(
     db,

@@ -3,7 +3,6 @@
  * (counters on stdout) and `purge` (remove queues and counters). `dashboard` is in dashboard.ts.
  */
 import type { Redis } from 'ioredis';
-import { databaseConfig } from '../config/database.ts';
 import { storeConfig } from '../config/stores.ts';
 import { ConfigError } from '../errors.ts';
 import { TABLE_NAMES, type TableName } from '../mastodon/types.ts';
@@ -72,13 +71,7 @@ export async function runJobsCommand(
   }
   // Keys are logical (each store applies its own key_prefix); [s3.destination] decides the ACL.
   const acl = storeConfig(ctx.file, 'destination').acl;
-  const { db, columns, tables, read, mastodon } = await openDatabase(
-    ctx,
-    databaseConfig(ctx.file),
-    types,
-    options,
-    cleanup,
-  );
+  const { db, columns, tables, read, mastodon } = await openDatabase(ctx, types, options, cleanup);
   if (options.again) await forgetTables(env, tables);
   const summaries = await enqueueTables(
     { db, queues: env.queues, progress: env.progress, log: ctx.log, stop: interrupts.stop.signal },

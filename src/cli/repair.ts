@@ -1,8 +1,3 @@
-/**
- * `repair [TYPE...]`: fixes Content-Type, Cache-Control and ACL of the objects the destination
- * already holds, in place (run/repair.ts, run/repair-run.ts for the resumable run).
- */
-import { databaseConfig } from '../config/database.ts';
 import { getSection } from '../config/load.ts';
 import { SYNC } from '../config/schema.ts';
 import { storeConfig } from '../config/stores.ts';
@@ -117,13 +112,7 @@ export async function runRepairCommand(
   });
   cleanup.add(() => dest.close());
   await checkStore(dest, `destination ${dest.description}`, !options.dryRun);
-  const { db, columns, tables, read, mastodon } = await openDatabase(
-    ctx,
-    databaseConfig(ctx.file),
-    types,
-    options,
-    cleanup,
-  );
+  const { db, columns, tables, read, mastodon } = await openDatabase(ctx, types, options, cleanup);
 
   const report = options.report ? new RepairReport(options.report, ctx.redact) : null;
   if (report) cleanup.add(() => report.close());

@@ -82,7 +82,7 @@ export async function runSyncCommand(
   const dbConfig = databaseConfig(ctx.file);
   const { source, dest, destConfig, settings } = await openCopySetup(ctx, options, cleanup);
 
-  const { db, columns, tables, read, mastodon } = await openDatabase(ctx, dbConfig, types, options, cleanup);
+  const { db, columns, tables, read, mastodon } = await openDatabase(ctx, types, options, cleanup, dbConfig);
 
   const changedSince = resolveSince(since, tables, state);
   // Who is private now, read before copying: a change during the run is caught by the next.

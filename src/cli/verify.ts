@@ -1,9 +1,3 @@
-/**
- * `verify [TYPE...]`: checks that the destination holds every key the database references,
- * with the source's size (and MD5 with --checksum) and a real Content-Type; with
- * `--public-url`, also as the public sees it. Exit 0 when all is well, 1 when anything is wrong.
- */
-import { databaseConfig } from '../config/database.ts';
 import { ConfigError } from '../errors.ts';
 import type { TableName } from '../mastodon/types.ts';
 import { type ScopeFlags, scopePasses, scopeProblem } from '../run/scope.ts';
@@ -90,13 +84,7 @@ export async function runVerifyCommand(
     { ...options, dryRun: true },
     cleanup,
   );
-  const { db, columns, tables, read, mastodon } = await openDatabase(
-    ctx,
-    databaseConfig(ctx.file),
-    types,
-    options,
-    cleanup,
-  );
+  const { db, columns, tables, read, mastodon } = await openDatabase(ctx, types, options, cleanup);
   const report = options.report ? new ReportWriter(options.report, ctx.redact) : null;
   if (report) cleanup.add(() => report.close());
 

@@ -7,11 +7,10 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { MastodonDatabase } from '../db/database.ts';
 import { ConfigError } from '../errors.ts';
-import { RateLimiter } from '../lib/rate.ts';
 import type { RetryPolicy } from '../lib/retry.ts';
 import type { TableName } from '../mastodon/types.ts';
 import type { ObjectStore } from '../storage/types.ts';
-import { storeRequest } from '../transfer/requests.ts';
+import { countingPolicy, storeRequest } from '../transfer/requests.ts';
 import type { RunPlan } from './enumerate.ts';
 import { enumerateRun } from './enumerate.ts';
 import {
@@ -109,17 +108,7 @@ export async function runRepair(deps: RepairRunDeps, settings: RepairRunSettings
     throttled: 0,
     retries: 0,
   };
-  const policy = {
-    retry: settings.retry,
-    rate: new RateLimiter(settings.maxRequestsPerSecond),
-    signal: deps.abort,
-    onThrottled: () => {
-      requests.throttled++;
-    },
-    onRetry: () => {
-      requests.retries++;
-    },
-  };
+  const policy = countingPolicy(settings.retry, settings.maxRequestsPerSecond, deps.abort, requests);
   const repairer = new Repairer(
     {
       dest: deps.dest,

@@ -4,14 +4,13 @@
  * access (verify.ts). Problems go to the report as they are found; counters per table.
  */
 import type { MastodonDatabase } from '../db/database.ts';
-import { RateLimiter } from '../lib/rate.ts';
 import type { RetryPolicy } from '../lib/retry.ts';
 import { alternateKey } from '../mastodon/catalog.ts';
 import { attachmentPrefix } from '../mastodon/paperclip.ts';
 import type { CatalogKey, TableName } from '../mastodon/types.ts';
 import type { ObjectStore } from '../storage/types.ts';
 import type { ReportWriter } from '../transfer/report.ts';
-import { lookupContextOf } from '../transfer/requests.ts';
+import { countingPolicy, lookupContextOf } from '../transfer/requests.ts';
 import { enumerateRun, type RunPlan } from './enumerate.ts';
 import {
   emptyVerifyCounters,
@@ -66,17 +65,7 @@ export function problemCount(c: VerifyCounters): number {
 export async function runVerify(deps: VerifyRunDeps, settings: VerifyRunSettings): Promise<VerifyResult> {
   const requests: VerifyRequests = { list: 0, head: 0, public: 0, acl: 0, retries: 0, throttled: 0 };
   const lookup = lookupContextOf(
-    {
-      retry: settings.retry,
-      rate: new RateLimiter(settings.maxRequestsPerSecond),
-      signal: deps.abort,
-      onThrottled: () => {
-        requests.throttled++;
-      },
-      onRetry: () => {
-        requests.retries++;
-      },
-    },
+    countingPolicy(settings.retry, settings.maxRequestsPerSecond, deps.abort, requests),
     (kind) => {
       requests[kind]++;
     },

@@ -6,7 +6,7 @@
  * `failed` and `fatal` are never retried.
  */
 
-import type { RateLimiter } from '../lib/rate.ts';
+import { RateLimiter } from '../lib/rate.ts';
 import { type RetryPolicy, type RetryVerdict, withRetries } from '../lib/retry.ts';
 import { isRetryableSocketError, StoreError } from '../storage/errors.ts';
 import type { LookupContext } from './lookup.ts';
@@ -20,6 +20,32 @@ export interface RequestPolicy {
   onThrottled?(): void;
   /** Told before each retry wait (counting, logging). */
   onRetry?(error: StoreError, attempt: number, delayMs: number): void;
+}
+
+/** Retries and throttled answers of a run, counted where the caller shows them. */
+export interface RequestCounts {
+  retries: number;
+  throttled: number;
+}
+
+/** The policy most runs use: the run's budget and rate cap, counting into `counts`. */
+export function countingPolicy(
+  retry: RetryPolicy,
+  maxRequestsPerSecond: number,
+  signal: AbortSignal,
+  counts: RequestCounts,
+): RequestPolicy {
+  return {
+    retry,
+    rate: new RateLimiter(maxRequestsPerSecond),
+    signal,
+    onThrottled: () => {
+      counts.throttled++;
+    },
+    onRetry: () => {
+      counts.retries++;
+    },
+  };
 }
 
 /** Any error as a StoreError: socket-level failures are retryable, anything unknown failed. */
