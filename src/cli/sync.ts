@@ -6,15 +6,12 @@ import { databaseConfig } from '../config/database.ts';
 import { getSection } from '../config/load.ts';
 import { SYNC } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
-import { attachmentPrefix } from '../mastodon/paperclip.ts';
 import type { TableName } from '../mastodon/types.ts';
-import { followAclChanges, readPrivateOwners } from '../run/acl-changes.ts';
 import { type ScopeFlags, scopePasses, scopeProblem } from '../run/scope.ts';
 import { parseSince, readState, recordCompleted, statePath } from '../run/state.ts';
-import { runSync } from '../run/sync.ts';
+import { runSync, type SyncResult } from '../run/sync.ts';
 import { parseTypes } from '../run/tables.ts';
 import { ReportWriter } from '../transfer/report.ts';
-import { lookupContextOf } from '../transfer/requests.ts';
 import { Stats } from '../transfer/stats.ts';
 import type { Cleanup, CommandContext } from './context.ts';
 import { openCopySetup } from './copy-setup.ts';
@@ -85,10 +82,6 @@ export async function runSyncCommand(
   const { db, columns, tables, read, mastodon } = await openDatabase(ctx, types, options, cleanup, dbConfig);
 
   const changedSince = resolveSince(since, tables, state);
-  // Who is private now, read before copying: a change during the run is caught by the next.
-  const followsAcls =
-    destConfig.acl !== null && tables.includes('media_attachments') && dest.setAcl !== undefined;
-  const ownersNow = followsAcls ? await readPrivateOwners(db, read) : null;
   const report = options.report ? new ReportWriter(options.report, ctx.redact) : null;
   if (report) cleanup.add(() => report.close());
   const stats = new Stats();
@@ -109,9 +102,9 @@ export async function runSyncCommand(
 
   const progress = new Progress(stats, ctx.log, options.progress !== false && Boolean(process.stderr.isTTY));
   progress.start();
-  let refusal: string | null = null;
+  let result: SyncResult = { refusal: null, acl: null };
   try {
-    ({ refusal } = await runSync(
+    result = await runSync(
       {
         db,
         source,
@@ -130,42 +123,16 @@ export async function runSyncCommand(
         read,
         catalog: { keyPrefix: '', acl: destConfig.acl, rules: mastodon.rules },
         passes: scopePasses(options),
+        statePath: state,
         ...(changedSince ? { changedSince } : {}),
       },
-    ));
+    );
   } finally {
     progress.stop();
     await report?.close().catch(() => {});
   }
 
-  const acl =
-    ownersNow && refusal === null && !interrupts.stop.signal.aborted
-      ? await followAclChanges(state, ownersNow, {
-          db,
-          dest,
-          columns: columns.get('media_attachments')!,
-          read,
-          catalog: { keyPrefix: '', acl: destConfig.acl, rules: mastodon.rules },
-          lookup: lookupContextOf(
-            {
-              retry: settings.retry,
-              signal: interrupts.abort.signal,
-              onThrottled: () => {
-                stats.throttled++;
-              },
-              onRetry: () => {
-                stats.retries++;
-              },
-            },
-            (kind) => stats.request(kind),
-            attachmentPrefix,
-          ),
-          concurrency: settings.concurrency,
-          dryRun: settings.dryRun,
-          log: ctx.log,
-        })
-      : null;
-
+  const { refusal, acl } = result;
   const summary = summarize(stats.snapshot(), Boolean(options.dryRun));
   const output = {
     ...summary,

@@ -11,7 +11,10 @@ import type { MastodonDatabase } from '../db/database.ts';
 import { estimateRows, type ReadOptions } from '../db/reader.ts';
 import { sleep } from '../lib/retry.ts';
 import { alternateKey } from '../mastodon/catalog.ts';
+import { attachmentPrefix } from '../mastodon/paperclip.ts';
 import type { CatalogOptions, TableName } from '../mastodon/types.ts';
+import { lookupContextOf } from '../transfer/requests.ts';
+import { followAclChanges, readPrivateOwners } from './acl-changes.ts';
 import { BatchCopier, type CopierDeps, type CopierSettings } from './copier.ts';
 import { enumerateRun } from './enumerate.ts';
 import type { Pass } from './scope.ts';
@@ -29,6 +32,11 @@ export interface SyncSettings extends CopierSettings {
   passes: readonly Pass[];
   /** Delta sync: only rows changed since this time, per table. */
   changedSince?: ReadonlyMap<TableName, Date>;
+  /**
+   * The state file: who was private at the last run's start (acl-changes.ts). Given, the run
+   * re-applies the ACL of media whose owner's state changed since, and records the new state.
+   */
+  statePath?: string;
 }
 
 export interface SyncDeps extends Omit<CopierDeps, 'onFatal'> {
@@ -41,6 +49,8 @@ export interface SyncResult {
    * store and what it refused), or null.
    */
   refusal: string | null;
+  /** ACLs re-applied after the copy (media of owners whose state changed), or null when not followed. */
+  acl: { objects: number; failed: number } | null;
 }
 
 /** The wait before retry pass `pass` (1-based): the transient trouble gets time to pass. */
@@ -67,6 +77,13 @@ export async function runSync(outer: SyncDeps, settings: SyncSettings): Promise<
     fatal.abort();
   };
   const { db, stats } = deps;
+  // Who is private now, read before copying: a change during the run is caught by the next.
+  const followsAcls =
+    settings.statePath !== undefined &&
+    settings.catalog.acl !== null &&
+    settings.tables.includes('media_attachments') &&
+    outer.dest.setAcl !== undefined;
+  const ownersNow = followsAcls ? await readPrivateOwners(db, settings.read) : null;
   const copier = new BatchCopier({ ...deps, onFatal }, { ...settings, retryLater: settings.retryPasses > 0 });
   const readOf = (table: TableName): ReadOptions => {
     const since = settings.changedSince?.get(table);
@@ -86,7 +103,34 @@ export async function runSync(outer: SyncDeps, settings: SyncSettings): Promise<
   }
   await copier.drain();
   await retryPasses(deps, settings, copier);
-  return { refusal };
+  const acl =
+    ownersNow && refusal === null && !stop.aborted
+      ? await followAclChanges(settings.statePath!, ownersNow, {
+          db,
+          dest: deps.dest,
+          columns: settings.columns.get('media_attachments')!,
+          read: settings.read,
+          catalog: settings.catalog,
+          lookup: lookupContextOf(
+            {
+              retry: settings.retry,
+              signal: abort,
+              onThrottled: () => {
+                stats.throttled++;
+              },
+              onRetry: () => {
+                stats.retries++;
+              },
+            },
+            (kind) => stats.request(kind),
+            attachmentPrefix,
+          ),
+          concurrency: settings.concurrency,
+          dryRun: settings.dryRun,
+          log: deps.log,
+        })
+      : null;
+  return { refusal, acl };
 }
 
 /**
