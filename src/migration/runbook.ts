@@ -4,7 +4,7 @@
  * placeholders for keys.
  */
 import type { StoreConfig } from '../config/stores.ts';
-import { providerOf } from './providers.ts';
+import { providerOf } from '../storage/s3/providers.ts';
 
 export interface RunbookInput {
   source: StoreConfig;

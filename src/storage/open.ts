@@ -3,6 +3,7 @@ import type { StoreConfig } from '../config/stores.ts';
 import { FsStore } from './fs/store.ts';
 import { createS3Client, usePathStyle } from './s3/client.ts';
 import { ObjectRequests } from './s3/object-requests.ts';
+import { providerOf } from './s3/providers.ts';
 import { S3Store } from './s3/store.ts';
 import type { ObjectStore } from './types.ts';
 import type { UploadJournal } from './upload-journal.ts';
@@ -43,6 +44,7 @@ export function openStore(config: StoreConfig, tuning: StoreTuning): ObjectStore
     bucket: config.bucket,
     keyPrefix: config.keyPrefix,
     endpointLabel: config.endpoint ?? `aws:${config.region}`,
+    provider: providerOf(config.endpoint),
     storageClass: config.storageClass,
     multipartThreshold: tuning.multipartThreshold,
     partSize: tuning.partSize,

@@ -18,7 +18,7 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   log: [],
   mastodon: ['lib'],
   config: ['lib', 'errors'],
-  migration: ['config', 'lib'],
+  migration: ['storage', 'config', 'lib', 'errors', 'log'],
   storage: ['lib', 'errors', 'log', 'config'],
   db: ['mastodon', 'config', 'lib', 'errors', 'log'],
   transfer: ['storage', 'mastodon', 'config', 'lib', 'errors', 'log'],

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { StoreConfig } from '../../src/config/stores.ts';
-import { providerOf } from '../../src/migration/providers.ts';
 import { renderRunbook } from '../../src/migration/runbook.ts';
+import { providerOf } from '../../src/storage/s3/providers.ts';
 
 function s3(
   endpoint: string | undefined,

@@ -39,6 +39,7 @@ import type { UploadJournal } from '../upload-journal.ts';
 import { classifyS3Error, describeCheckError } from './errors.ts';
 import { streamingMultipartUpload } from './multipart.ts';
 import type { ObjectRequests } from './object-requests.ts';
+import type { ProviderQuirks } from './providers.ts';
 
 export interface S3StoreOptions {
   client: S3Client;
@@ -60,6 +61,8 @@ export interface S3StoreOptions {
   objectRequests?: ObjectRequests;
   /** Records open multipart uploads, so that a killed run's leftovers are aborted later. */
   journal?: UploadJournal;
+  /** The provider's quirks (providers.ts): without ACLs, no ACL header or call is ever sent. */
+  provider?: ProviderQuirks;
 }
 
 /** Parts of one multipart upload sent at once. */
@@ -160,13 +163,19 @@ export class S3Store implements ObjectStore {
     }
   }
 
+  /** The canned ACL to send, or null: none for a provider without ACLs (Cloudflare R2). */
+  private aclFor(acl: string | null): string | null {
+    return this.options.provider?.noAcl ? null : acl;
+  }
+
   private commonWriteParams(key: string, options: Omit<WriteOptions, 'size' | 'md5'>) {
+    const acl = this.aclFor(options.acl);
     return {
       Bucket: this.options.bucket,
       Key: this.fullKey(key),
       ContentType: options.contentType,
       CacheControl: options.cacheControl,
-      ...(options.acl ? { ACL: options.acl as ObjectCannedACL } : {}),
+      ...(acl ? { ACL: acl as ObjectCannedACL } : {}),
       ...(this.options.storageClass ? { StorageClass: this.options.storageClass as StorageClass } : {}),
     };
   }
@@ -192,7 +201,8 @@ export class S3Store implements ObjectStore {
           'content-type': options.contentType,
           'cache-control': options.cacheControl,
         };
-        if (options.acl) headers['x-amz-acl'] = options.acl;
+        const acl = this.aclFor(options.acl);
+        if (acl) headers['x-amz-acl'] = acl;
         if (contentMd5) headers['content-md5'] = contentMd5;
         if (this.options.storageClass) headers['x-amz-storage-class'] = this.options.storageClass;
         const etag = await this.options.objectRequests.put(this.fullKey(key), body, headers, options.signal);
@@ -292,9 +302,10 @@ export class S3Store implements ObjectStore {
 
   async metadataOf(key: string, withAcl: boolean, signal?: AbortSignal): Promise<StoredMetadata | null> {
     // HEAD and GetObjectAcl side by side: one round trip of latency, not two.
+    const askAcl = withAcl && !this.options.provider?.noAcl;
     const [info, access] = await Promise.all([
       this.head(key, signal),
-      withAcl ? this.accessOf(key, signal) : undefined,
+      askAcl ? this.accessOf(key, signal) : undefined,
     ]);
     if (!info || access === null) return null;
     const metadata: StoredMetadata = { size: info.size };
@@ -325,6 +336,7 @@ export class S3Store implements ObjectStore {
   }
 
   async setAcl(key: string, acl: string, signal?: AbortSignal): Promise<void> {
+    if (this.options.provider?.noAcl) return; // the provider has no ACLs to set
     try {
       await this.options.client.send(
         new PutObjectAclCommand({

@@ -1,6 +1,7 @@
 /**
- * Provider quirks as data (one table, no endpoint-substring `if`s elsewhere): what Mastodon's
- * S3 settings must say for a provider, recognised by its endpoint's host.
+ * Provider quirks as data (one table, no endpoint-substring `if`s elsewhere), recognised by the
+ * endpoint's host: the S3 store reads it (no ACL calls where the provider has none) and the
+ * runbook reads it (what Mastodon's S3 settings must say).
  */
 export interface ProviderQuirks {
   name: string;
