@@ -9,9 +9,9 @@ import { after, before, describe, it } from 'node:test';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { fakeInstance, referencedKeys } from '../../dev/fake-instance.ts';
 import { type Proxy as RecordingProxy, startProxy } from '../../dev/proxy.ts';
-import { type S3Server, startS3Server } from '../../dev/s3.ts';
+import type { S3Server } from '../../dev/s3.ts';
 import { runCli } from '../helpers/cli.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/pg.ts';
+import type { TestDatabase } from '../helpers/pg.ts';
 import {
   assertClean,
   assertCounts,
@@ -23,17 +23,15 @@ import {
   parsePath,
   parseSummary,
   plainPuts,
-  putObjects,
   type RunningCli,
   removeTempInis,
-  s3Client,
   s3Section,
-  seedDatabase,
   sleep,
   startCli,
   tempIni,
   uniqueBytes,
 } from '../helpers/sync-env.ts';
+import { startWorld, type World } from '../helpers/world.ts';
 
 const SOURCE_KEYS = { accessKeyId: 'KILL-SRC-ACCESS-1', secretAccessKey: 'kill-src-Secret-a1b2c3' };
 const DEST_KEYS = { accessKeyId: 'KILL-DST-ACCESS-2', secretAccessKey: 'kill-dst-Secret-d4e5f6' };
@@ -48,10 +46,10 @@ const keys = referencedKeys(rows);
 const BYTES = new Map(keys.map((k, i) => [k.key, uniqueBytes(k, 8192 + ((i * 7919) % 16384))]));
 const EXPECTED_MD5 = new Map([...BYTES].map(([key, body]) => [key, md5(body)]));
 
+let world: World;
 let db: TestDatabase;
 let source: S3Server;
 let dest: S3Server;
-let sourceClient: S3Client;
 let destClient: S3Client;
 const proxies: RecordingProxy[] = [];
 
@@ -100,29 +98,20 @@ async function destinationState(bucket: string): Promise<{ complete: Set<string>
 }
 
 before(async () => {
-  [db, source, dest] = await Promise.all([
-    createTestDatabase('4.6', 'msst_synckill'),
-    startS3Server({ buckets: [SOURCE_BUCKET], ...SOURCE_KEYS }),
-    startS3Server({ buckets: Object.values(BUCKETS), ...DEST_KEYS }),
-  ]);
-  sourceClient = s3Client({ endpoint: source.endpoint, ...SOURCE_KEYS });
-  destClient = s3Client({ endpoint: dest.endpoint, ...DEST_KEYS });
-  await Promise.all([
-    seedDatabase(db, rows),
-    putObjects(
-      sourceClient,
-      SOURCE_BUCKET,
-      keys.map((k) => ({ key: k.key, body: BYTES.get(k.key)!, contentType: k.contentType })),
-    ),
-  ]);
+  world = await startWorld({
+    dbPrefix: 'msst_synckill',
+    source: { bucket: SOURCE_BUCKET, keys: SOURCE_KEYS },
+    dest: { buckets: Object.values(BUCKETS), keys: DEST_KEYS },
+    rows,
+    objects: keys.map((k) => ({ key: k.key, body: BYTES.get(k.key)!, contentType: k.contentType })),
+  });
+  ({ db, source, dest, destClient } = world);
 });
 
 after(async () => {
   removeTempInis();
-  sourceClient?.destroy();
-  destClient?.destroy();
   await Promise.all(proxies.map((p) => p.stop()));
-  await Promise.all([db?.drop(), source?.stop(), dest?.stop()]);
+  await world?.stop();
 });
 
 describe('sync interrupted', () => {

@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type FakeRow, fakeInstance, referencedKeys } from '../../dev/fake-instance.ts';
 import { type Proxy as RecordingProxy, startProxy } from '../../dev/proxy.ts';
-import { type S3Server, startS3Server } from '../../dev/s3.ts';
+import type { S3Server } from '../../dev/s3.ts';
 import { keysForRow } from '../../src/mastodon/catalog.ts';
 import type { CatalogKey } from '../../src/mastodon/types.ts';
 import { type CliResult, runCli } from '../helpers/cli.ts';
@@ -32,7 +32,6 @@ import {
   objectRequests,
   parsePath,
   plainPuts,
-  putObjects,
   readReport,
   removeTempInis,
   type SeedObject,
@@ -43,6 +42,7 @@ import {
   uniqueBytes,
 } from '../helpers/sync-env.ts';
 import { type SigV4Gate, startSigV4Gate } from '../helpers/sync-sigv4.ts';
+import { startWorld, type World } from '../helpers/world.ts';
 
 const SOURCE_KEYS = { accessKeyId: 'SRC-ACCESS-Q7W2', secretAccessKey: 'src-Secret-9f8e7d6c5b' };
 const DEST_KEYS = { accessKeyId: 'DST-ACCESS-K4J1', secretAccessKey: 'dst-Secret-1a2b3c4d5e' };
@@ -144,6 +144,7 @@ const BIG_ROW: FakeRow = {
 };
 const bigKeys = keysForRow('media_attachments', BIG_ROW);
 
+let world: World;
 let db: TestDatabase;
 let bigDb: TestDatabase;
 let source: S3Server;
@@ -220,14 +221,6 @@ async function assertCopied(bucket: string, expected: readonly CatalogKey[], cac
 before(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'msst-sync-'));
   bigBody = randomBytes(BIG_SIZE);
-  [db, bigDb, source, dest] = await Promise.all([
-    createTestDatabase('4.6', 'msst_sync'),
-    createTestDatabase('4.6', 'msst_sync_big'),
-    startS3Server({ buckets: [SOURCE_BUCKET, SAME_ACCOUNT_BUCKET], ...SOURCE_KEYS }),
-    startS3Server({ buckets: Object.values(DEST_BUCKETS), ...DEST_KEYS }),
-  ]);
-  sourceClient = s3Client(sourceCreds());
-  destClient = s3Client(destCreds());
   const objects: SeedObject[] = present.map((k) => ({
     key: k.key,
     body: PRESENT_BYTES.get(k.key)!,
@@ -237,19 +230,30 @@ before(async () => {
   objects.push({ key: bigOriginal!.key, body: bigBody, contentType: 'video/mp4' });
   PRESENT_BYTES.set(bigSmall!.key, uniqueBytes(bigSmall!));
   objects.push({ key: bigSmall!.key, body: PRESENT_BYTES.get(bigSmall!.key)!, contentType: 'image/png' });
-  await Promise.all([
-    seedDatabase(db, rows),
-    seedDatabase(bigDb, { media_attachments: [BIG_ROW] }),
-    putObjects(sourceClient, SOURCE_BUCKET, objects),
-  ]);
+  // The multipart test's own database, beside the world's.
+  const bigDbReady = createTestDatabase('4.6', 'msst_sync_big').then(async (d) => {
+    bigDb = d;
+    await seedDatabase(d, { media_attachments: [BIG_ROW] });
+  });
+  const worldReady = startWorld({
+    dbPrefix: 'msst_sync',
+    source: { bucket: SOURCE_BUCKET, keys: SOURCE_KEYS, extraBuckets: [SAME_ACCOUNT_BUCKET] },
+    dest: { buckets: Object.values(DEST_BUCKETS), keys: DEST_KEYS },
+    rows,
+    objects,
+  }).then((w) => {
+    world = w;
+  });
+  // Both settle before a failure is thrown, so that after() stops whatever did start.
+  for (const step of await Promise.allSettled([worldReady, bigDbReady]))
+    if (step.status === 'rejected') throw step.reason;
+  ({ db, source, dest, sourceClient, destClient } = world);
 });
 
 after(async () => {
   removeTempInis();
-  sourceClient?.destroy();
-  destClient?.destroy();
   await Promise.all([...proxies, ...gates].map((p) => p.stop()));
-  await Promise.all([db?.drop(), bigDb?.drop(), source?.stop(), dest?.stop()]);
+  await Promise.all([world?.stop(), bigDb?.drop()]);
   rmSync(workDir, { recursive: true, force: true });
 });
 

@@ -17,7 +17,7 @@ import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type FakeRows, fakeInstance, prng, referencedKeys } from '../../dev/fake-instance.ts';
-import { type Proxy as RecordingProxy, startProxy } from '../../dev/proxy.ts';
+import type { Proxy as RecordingProxy } from '../../dev/proxy.ts';
 import type { S3Server } from '../../dev/s3.ts';
 import type { TestDatabase } from '../helpers/pg.ts';
 import {
@@ -63,7 +63,6 @@ const BYTES = new Map(
 let world: World;
 let db: TestDatabase;
 let source: S3Server;
-let dest: S3Server;
 let destClient: S3Client;
 let proxy: RecordingProxy;
 
@@ -121,14 +120,14 @@ before(async () => {
     dest: { buckets: ['crash-dest'], keys: DEST_KEYS },
     rows,
     objects: keys.map((k) => ({ key: k.key, body: BYTES.get(k.key)!, contentType: k.contentType })),
+    destProxy: { latencyMs: 10, storeAndForward: true },
   });
-  ({ db, source, dest, destClient } = world);
-  proxy = await startProxy({ target: dest.endpoint, latencyMs: 10, storeAndForward: true });
+  ({ db, source, destClient } = world);
+  proxy = world.destProxy!;
 });
 
 after(async () => {
   removeTempInis();
-  await proxy?.stop();
   await world?.stop();
 });
 

@@ -34,8 +34,11 @@ export async function createTestDatabase(era: SchemaEra | null, prefix = 'msst')
   const admin = new pg.Client({ connectionString: ADMIN_URL });
   await admin.connect();
   const name = `${prefix}_${(era ?? 'empty').replace('.', '')}_${randomBytes(4).toString('hex')}`;
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end(); // else a failed CREATE leaves the connection open and the test process hangs
+  }
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
   const client = new pg.Client({ connectionString: url.toString() });

@@ -13,12 +13,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type FakeRows, fakeInstance, referencedKeys, snowflake } from '../../dev/fake-instance.ts';
-import { type Proxy as RecordingProxy, startProxy } from '../../dev/proxy.ts';
-import { type S3Server, startS3Server } from '../../dev/s3.ts';
+import type { Proxy as RecordingProxy } from '../../dev/proxy.ts';
+import type { S3Server } from '../../dev/s3.ts';
 import { keysForRow } from '../../src/mastodon/catalog.ts';
 import type { CatalogKey } from '../../src/mastodon/types.ts';
 import { runCli } from '../helpers/cli.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/pg.ts';
+import type { TestDatabase } from '../helpers/pg.ts';
 import {
   assertClean,
   describeRun,
@@ -28,12 +28,12 @@ import {
   putObjects,
   readReport,
   removeTempInis,
-  s3Client,
   s3Section,
   seedDatabase,
   tempIni,
   uniqueBytes,
 } from '../helpers/sync-env.ts';
+import { startWorld, type World } from '../helpers/world.ts';
 
 const SOURCE_KEYS = { accessKeyId: 'MIG-SRC-ACCESS-1', secretAccessKey: 'mig-src-Secret-a9s8d7' };
 const DEST_KEYS = { accessKeyId: 'MIG-DST-ACCESS-2', secretAccessKey: 'mig-dst-Secret-f6g5h4' };
@@ -44,9 +44,9 @@ const rows: FakeRows = fakeInstance({ media: 120, seed: 11 });
 const SUSPENDED_ACCOUNT = rows.accounts!.find((a) => Number(a['id']) > 100 && a['domain'] === null)!;
 const SUSPENDED_MEDIA = rows.media_attachments!.slice(20, 26).map((m) => String(m['id']));
 
+let world: World;
 let db: TestDatabase;
 let source: S3Server;
-let dest: S3Server;
 let sourceClient: S3Client;
 let destClient: S3Client;
 let acl: RecordingProxy;
@@ -70,26 +70,22 @@ async function anonymousStatus(key: string): Promise<number> {
 }
 
 before(async () => {
-  [db, source, dest] = await Promise.all([
-    createTestDatabase('4.6', 'msst_migration'),
-    startS3Server({ buckets: ['mig-source'], ...SOURCE_KEYS }),
-    startS3Server({ buckets: ['mig-dest'], ...DEST_KEYS }),
-  ]);
-  acl = await startProxy({ target: dest.endpoint, enforceAcl: true });
-  sourceClient = s3Client({ endpoint: source.endpoint, ...SOURCE_KEYS });
-  destClient = s3Client({ endpoint: dest.endpoint, ...DEST_KEYS });
-  await seedDatabase(db, rows);
+  initialKeys = referencedKeys(rows);
+  world = await startWorld({
+    dbPrefix: 'msst_migration',
+    source: { bucket: 'mig-source', keys: SOURCE_KEYS },
+    dest: { buckets: ['mig-dest'], keys: DEST_KEYS },
+    rows,
+    objects: initialKeys.map((k) => ({ key: k.key, body: bytesOf(k), contentType: k.contentType })),
+    destProxy: { enforceAcl: true },
+  });
+  ({ db, source, sourceClient, destClient } = world);
+  acl = world.destProxy!;
   await db.client.query('UPDATE accounts SET suspended_at = now() WHERE id = $1', [SUSPENDED_ACCOUNT['id']]);
   await db.client.query('UPDATE media_attachments SET account_id = $1 WHERE id = ANY($2::bigint[])', [
     SUSPENDED_ACCOUNT['id'],
     SUSPENDED_MEDIA,
   ]);
-  initialKeys = referencedKeys(rows);
-  await putObjects(
-    sourceClient,
-    'mig-source',
-    initialKeys.map((k) => ({ key: k.key, body: bytesOf(k), contentType: k.contentType })),
-  );
   ini = tempIni(
     s3Section('source', { endpoint: source.endpoint, ...SOURCE_KEYS }, 'mig-source') +
       s3Section('destination', { endpoint: acl.endpoint, ...DEST_KEYS }, 'mig-dest') +
@@ -99,10 +95,7 @@ before(async () => {
 
 after(async () => {
   removeTempInis();
-  sourceClient?.destroy();
-  destClient?.destroy();
-  await acl?.stop();
-  await Promise.all([db?.drop(), source?.stop(), dest?.stop()]);
+  await world?.stop();
 });
 
 describe('migration workflow', () => {

@@ -16,10 +16,10 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type FakeRows, fakeInstance, referencedKeys } from '../../dev/fake-instance.ts';
 import { type Proxy as RecordingProxy, startProxy } from '../../dev/proxy.ts';
-import { type S3Server, startS3Server } from '../../dev/s3.ts';
+import type { S3Server } from '../../dev/s3.ts';
 import type { CatalogKey } from '../../src/mastodon/types.ts';
 import { runCli } from '../helpers/cli.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/pg.ts';
+import type { TestDatabase } from '../helpers/pg.ts';
 import { dropPrefix, REDIS_URL, startPrivateRedis, testPrefix } from '../helpers/redis.ts';
 import {
   assertClean,
@@ -27,17 +27,15 @@ import {
   fetchAll,
   listBucket,
   md5,
-  putObjects,
   type RunningCli,
   removeTempInis,
-  s3Client,
   s3Section,
-  seedDatabase,
   sleep,
   startCli,
   tempIni,
   uniqueBytes,
 } from '../helpers/sync-env.ts';
+import { startWorld, type World } from '../helpers/world.ts';
 
 const SOURCE_KEYS = { accessKeyId: 'DIST-SRC-ACCESS-1', secretAccessKey: 'dist-src-Secret-q1w2e3' };
 const DEST_KEYS = { accessKeyId: 'DIST-DST-ACCESS-2', secretAccessKey: 'dist-dst-Secret-r4t5y6' };
@@ -52,10 +50,10 @@ const MISSING = new Set([keys[5]!.key, keys[500]!.key, keys[1500]!.key]);
 const BYTES = new Map(keys.map((k) => [k.key, uniqueBytes(k)]));
 const present = keys.filter((k) => !MISSING.has(k.key));
 
+let world: World;
 let db: TestDatabase;
 let source: S3Server;
 let dest: S3Server;
-let sourceClient: S3Client;
 let destClient: S3Client;
 const proxies: RecordingProxy[] = [];
 const prefixes: Array<[string, string]> = [];
@@ -159,32 +157,23 @@ function assertCountersAddUp(s: StatusJson, expectedKeys: number): void {
 }
 
 before(async () => {
-  [db, source, dest] = await Promise.all([
-    createTestDatabase('4.6', 'msst_dist'),
-    startS3Server({ buckets: [SOURCE_BUCKET], ...SOURCE_KEYS }),
-    startS3Server({ buckets: ['dst-kill', 'dst-redis', 'dst-fail', 'dst-pg'], ...DEST_KEYS }),
-  ]);
-  sourceClient = s3Client({ endpoint: source.endpoint, ...SOURCE_KEYS });
-  destClient = s3Client({ endpoint: dest.endpoint, ...DEST_KEYS });
-  await Promise.all([
-    seedDatabase(db, rows),
-    putObjects(
-      sourceClient,
-      SOURCE_BUCKET,
-      present.map((k) => ({ key: k.key, body: BYTES.get(k.key)!, contentType: k.contentType })),
-    ),
-  ]);
+  world = await startWorld({
+    dbPrefix: 'msst_dist',
+    source: { bucket: SOURCE_BUCKET, keys: SOURCE_KEYS },
+    dest: { buckets: ['dst-kill', 'dst-redis', 'dst-fail', 'dst-pg'], keys: DEST_KEYS },
+    rows,
+    objects: present.map((k) => ({ key: k.key, body: BYTES.get(k.key)!, contentType: k.contentType })),
+  });
+  ({ db, source, dest, destClient } = world);
 });
 
 after(async () => {
   for (const run of running) run.child.kill('SIGKILL');
   await Promise.all(running.map((r) => r.done.catch(() => {})));
   removeTempInis();
-  sourceClient?.destroy();
-  destClient?.destroy();
   await Promise.all(proxies.map((p) => p.stop()));
   await Promise.all(prefixes.map(([url, prefix]) => dropPrefix(url, prefix).catch(() => {})));
-  await Promise.all([db?.drop(), source?.stop(), dest?.stop()]);
+  await world?.stop();
 });
 
 describe('distributed mode', () => {

@@ -9,25 +9,22 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { S3Client } from '@aws-sdk/client-s3';
 import { fakeInstance, referencedKeys } from '../../dev/fake-instance.ts';
-import { type S3Server, startS3Server } from '../../dev/s3.ts';
+import type { S3Server } from '../../dev/s3.ts';
 import { type CliResult, runCli } from '../helpers/cli.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/pg.ts';
+import type { TestDatabase } from '../helpers/pg.ts';
 import { dropPrefix, REDIS_URL, testPrefix } from '../helpers/redis.ts';
 import {
   describeRun,
-  putObjects,
   type RunningCli,
   removeTempInis,
-  s3Client,
   s3Section,
-  seedDatabase,
   sleep,
   startCli,
   tempIni,
   uniqueBytes,
 } from '../helpers/sync-env.ts';
+import { startWorld, type World } from '../helpers/world.ts';
 
 const SOURCE_KEYS = { accessKeyId: 'SEC-SRC-AKIA-7Q2W', secretAccessKey: 'sec-src-Secret-Zx81-Pq' };
 const DEST_KEYS = { accessKeyId: 'SEC-DST-AKIA-3E4R', secretAccessKey: 'sec-dst-Secret-Lm52-Nb' };
@@ -49,10 +46,10 @@ const SECRETS = [
 const rows = fakeInstance({ media: 40, seed: 3 });
 const keys = referencedKeys(rows);
 
+let world: World;
 let db: TestDatabase;
 let source: S3Server;
 let dest: S3Server;
-let client: S3Client;
 let ini: string;
 let dir: string;
 const prefix = testPrefix('secrets');
@@ -73,19 +70,15 @@ async function cli(args: string[], expected: number[] = [0]): Promise<CliResult>
 }
 
 before(async () => {
-  [db, source, dest] = await Promise.all([
-    createTestDatabase('4.6', 'msst_secrets'),
-    startS3Server({ buckets: ['sec-source'], ...SOURCE_KEYS }),
-    startS3Server({ buckets: ['sec-dest'], ...DEST_KEYS }),
-  ]);
-  client = s3Client({ endpoint: source.endpoint, ...SOURCE_KEYS });
-  await seedDatabase(db, rows);
-  // One key missing at the source, so that reports have content.
-  await putObjects(
-    client,
-    'sec-source',
-    keys.slice(1).map((k) => ({ key: k.key, body: uniqueBytes(k), contentType: k.contentType })),
-  );
+  world = await startWorld({
+    dbPrefix: 'msst_secrets',
+    source: { bucket: 'sec-source', keys: SOURCE_KEYS },
+    dest: { buckets: ['sec-dest'], keys: DEST_KEYS },
+    rows,
+    // One key missing at the source, so that reports have content.
+    objects: keys.slice(1).map((k) => ({ key: k.key, body: uniqueBytes(k), contentType: k.contentType })),
+  });
+  ({ db, source, dest } = world);
   // The test database trusts local connections: the password is in the config, never checked.
   const database = db.iniSection().replace(/^password = .*$/m, `password = ${DB_PASSWORD}`);
   ini = tempIni(
@@ -103,9 +96,8 @@ after(async () => {
   for (const run of running) run.child.kill('SIGKILL');
   await Promise.all(running.map((r) => r.done.catch(() => {})));
   removeTempInis();
-  client?.destroy();
   await dropPrefix(REDIS_URL, prefix).catch(() => {});
-  await Promise.all([db?.drop(), source?.stop(), dest?.stop()]);
+  await world?.stop();
 });
 
 describe('no secret in any output', () => {

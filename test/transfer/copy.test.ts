@@ -1,25 +1,19 @@
 /**
- * chooseContentType as a table; copyObject with in-memory stores whose reads and writes follow
- * a script (fail, throttle, vanish, end short), so every outcome and counter is asserted.
+ * chooseContentType as a table; copyObject with in-memory stores (MemoryStore) whose reads and
+ * writes follow a script (fail, throttle, vanish, end short), so every outcome and counter is asserted.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { RateLimiter } from '../../src/lib/rate.ts';
 import type { RetryPolicy } from '../../src/lib/retry.ts';
 import { silentLogger } from '../../src/log.ts';
 import type { CatalogKey } from '../../src/mastodon/types.ts';
 import { ShortBodyError, StoreError } from '../../src/storage/errors.ts';
-import type {
-  ListPage,
-  ObjectInfo,
-  ObjectStore,
-  StoreFeatures,
-  WriteOptions,
-} from '../../src/storage/types.ts';
+import type { ObjectInfo, ObjectStore, WriteOptions } from '../../src/storage/types.ts';
 import { type CopyContext, type CopyTask, chooseContentType, copyObject } from '../../src/transfer/copy.ts';
 import { Stats } from '../../src/transfer/stats.ts';
+import { MemoryAccount, type MemoryPut, MemoryStore } from '../helpers/memory-store.ts';
 
 const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');
 
@@ -47,7 +41,7 @@ describe('chooseContentType', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// in-memory stores
+// in-memory stores (test/helpers/memory-store.ts), their reads and writes scripted call by call
 
 /** What one read does: serve the object, fail before answering, or serve a body that misbehaves. */
 type ReadStep =
@@ -58,128 +52,10 @@ type ReadStep =
   | { long: number } // body has this many extra bytes
   | { failAfter: number; error: Error }; // body errors midway
 
+/** What one write does: store the body and answer its MD5, fail before reading it, or answer this ETag. */
 type WriteStep = 'ok' | StoreError | Error | { etag: string };
 
-interface SourceObject {
-  data: Buffer;
-  info: ObjectInfo;
-}
-
-class ScriptedSource implements ObjectStore {
-  readonly description = 'source';
-  readonly features: StoreFeatures = { listing: true, md5Etags: true };
-  readonly reads: string[] = [];
-  readonly objects = new Map<string, SourceObject>();
-
-  constructor(private readonly script: ReadStep[] = []) {}
-
-  put(key: string, data: Buffer, extra: Partial<ObjectInfo> = {}): ObjectInfo {
-    const info: ObjectInfo = { key, size: data.length, etag: md5(data), ...extra };
-    this.objects.set(key, { data, info });
-    return info;
-  }
-
-  async check(): Promise<void> {}
-  async head(key: string): Promise<ObjectInfo | null> {
-    return this.objects.get(key)?.info ?? null;
-  }
-
-  async read(key: string): Promise<{ info: ObjectInfo; body: Readable }> {
-    this.reads.push(key);
-    const step = this.script.shift() ?? 'ok';
-    if (step instanceof Error) throw step;
-    const object = this.objects.get(key);
-    if (!object) throw new StoreError('gone', `no ${key}`);
-    const { data, info } = object;
-    if (step === 'ok') return { info, body: Readable.from(chunks(data)) };
-    if ('short' in step) return { info, body: Readable.from(chunks(data.subarray(0, step.short))) };
-    if ('long' in step) {
-      return { info, body: Readable.from(chunks(Buffer.concat([data, Buffer.alloc(step.long, 1)]))) };
-    }
-    const { failAfter, error } = step;
-    async function* failing() {
-      yield data.subarray(0, failAfter);
-      throw error;
-    }
-    return { info, body: Readable.from(failing()) };
-  }
-
-  async write(): Promise<{ etag?: string }> {
-    throw new Error('the source is never written');
-  }
-  async list(): Promise<ListPage> {
-    return { items: [], truncated: false };
-  }
-  async close(): Promise<void> {}
-}
-
-function chunks(data: Buffer, size = 1_000): Buffer[] {
-  const out: Buffer[] = [];
-  for (let at = 0; at < data.length; at += size) out.push(data.subarray(at, at + size));
-  return out;
-}
-
-interface WriteCall {
-  key: string;
-  options: WriteOptions;
-  /** What the write saw of the body, and how the body ended. */
-  received: Buffer;
-  bodyError?: unknown;
-}
-
-class MemoryDest implements ObjectStore {
-  readonly description = 'dest';
-  readonly features: StoreFeatures = { listing: true, md5Etags: true };
-  readonly writes: WriteCall[] = [];
-  readonly copies: Array<{ sourceKey: string; key: string; options: Omit<WriteOptions, 'md5'> }> = [];
-  readonly stored = new Map<string, { data: Buffer; options: WriteOptions }>();
-  copyFrom?: ObjectStore['copyFrom'];
-
-  constructor(
-    private readonly script: WriteStep[] = [],
-    serverCopy?: (source: ObjectStore, sourceKey: string) => Promise<boolean>,
-  ) {
-    if (serverCopy) {
-      this.copyFrom = async (source, sourceKey, key, options) => {
-        this.copies.push({ sourceKey, key, options });
-        return serverCopy(source, sourceKey);
-      };
-    }
-  }
-
-  async check(): Promise<void> {}
-  async head(key: string): Promise<ObjectInfo | null> {
-    const o = this.stored.get(key);
-    return o ? { key, size: o.data.length } : null;
-  }
-  async read(): Promise<{ info: ObjectInfo; body: Readable }> {
-    throw new Error('the destination is never read');
-  }
-
-  /** Consumes the whole body (as a real upload does) and rejects when the body errors. */
-  async write(key: string, body: Readable, options: WriteOptions): Promise<{ etag?: string }> {
-    const step = this.script.shift() ?? 'ok';
-    const call: WriteCall = { key, options, received: Buffer.alloc(0) };
-    this.writes.push(call);
-    if (step instanceof Error) throw step;
-    const received: Buffer[] = [];
-    try {
-      for await (const chunk of body) received.push(chunk as Buffer);
-    } catch (error) {
-      call.bodyError = error;
-      call.received = Buffer.concat(received);
-      throw error;
-    }
-    call.received = Buffer.concat(received);
-    this.stored.set(key, { data: call.received, options });
-    return typeof step === 'object' ? { etag: step.etag } : { etag: md5(call.received) };
-  }
-
-  async list(): Promise<ListPage> {
-    return { items: [], truncated: false };
-  }
-  async close(): Promise<void> {}
-}
+const reads = (store: MemoryStore) => store.callsOf('read').map((c) => c.key);
 
 const RETRY: RetryPolicy = { retries: 3, baseDelayMs: 1, maxDelayMs: 2 };
 const DATA = Buffer.from(Array.from({ length: 5_000 }, (_, i) => (i * 13) % 251));
@@ -203,15 +79,36 @@ function item(overrides: Partial<CatalogKey> = {}): CatalogKey {
 function setup(options: {
   reads?: ReadStep[];
   writes?: WriteStep[];
-  source?: Partial<ObjectInfo>;
+  source?: MemoryPut;
   data?: Buffer;
   ctx?: Partial<CopyContext>;
-  serverCopy?: (source: ObjectStore, sourceKey: string) => Promise<boolean>;
+  /** The destination can copy from the source server-side (one account), or answers it cannot. */
+  serverCopy?: 'copy' | 'decline';
 }) {
-  const source = new ScriptedSource(options.reads);
+  const account = new MemoryAccount();
+  const source = new MemoryStore({ description: 'source', account, bucket: 'source', chunkSize: 1_000 });
+  const dest = new MemoryStore({
+    description: 'dest',
+    account,
+    bucket: 'dest',
+    copy: options.serverCopy !== undefined,
+  });
+  source.inject({
+    op: ['write', 'copy', 'setAcl', 'replaceMetadata'],
+    fault: new Error('the source is never written'),
+  });
+  dest.inject({ op: 'read', fault: new Error('the destination is never read') });
+  if (options.serverCopy === 'decline') dest.inject({ op: 'copy', fault: 'decline' });
+  source.script('read', options.reads ?? []);
+  dest.script('write', options.writes ?? []);
   const data = options.data ?? DATA;
-  const sourceInfo = source.put(KEY, data, options.source);
-  const dest = new MemoryDest(options.writes, options.serverCopy);
+  const stored = source.put(KEY, data, options.source);
+  const sourceInfo: ObjectInfo = {
+    key: KEY,
+    size: data.length,
+    etag: stored.etag,
+    ...(stored.contentType !== undefined ? { contentType: stored.contentType } : {}),
+  };
   const pacer = { throttledCalls: 0, succeededCalls: 0 };
   const controller = new AbortController();
   const ctx: CopyContext = {
@@ -246,9 +143,9 @@ describe('copyObject', () => {
     const { dest, ctx, task, pacer, source } = setup({});
     const outcome = await copyObject(ctx, task);
     assert.deepEqual(outcome, { status: 'copied', bytes: DATA.length, attempts: 1 });
-    assert.deepEqual(source.reads, [KEY]);
+    assert.deepEqual(reads(source), [KEY]);
     assert.equal(dest.writes.length, 1);
-    assert.deepEqual(dest.stored.get(KEY)?.data, DATA);
+    assert.deepEqual(dest.get(KEY)?.data, DATA);
     const options = dest.writes[0]!.options;
     assert.equal(options.size, DATA.length);
     assert.equal(options.contentType, 'image/png');
@@ -302,7 +199,7 @@ describe('copyObject', () => {
   test('a zero-byte object is copied', async () => {
     const { dest, ctx, task } = setup({ data: Buffer.alloc(0) });
     assert.deepEqual(await copyObject(ctx, task), { status: 'copied', bytes: 0, attempts: 1 });
-    assert.deepEqual(dest.stored.get(KEY)?.data, Buffer.alloc(0));
+    assert.deepEqual(dest.get(KEY)?.data, Buffer.alloc(0));
   });
 
   test('copies from the alternate source key to the referenced key', async () => {
@@ -311,8 +208,8 @@ describe('copyObject', () => {
     source.put(alternate, DATA);
     task.sourceKey = alternate;
     assert.equal((await copyObject(ctx, task)).status, 'copied');
-    assert.deepEqual(source.reads, [alternate]);
-    assert.deepEqual([...dest.stored.keys()], [KEY]);
+    assert.deepEqual(reads(source), [alternate]);
+    assert.deepEqual(dest.keys(), [KEY]);
   });
 
   test('a read failing twice with a retryable error, then succeeding: attempts 3, retries 2', async () => {
@@ -320,9 +217,9 @@ describe('copyObject', () => {
     const outcome = await copyObject(ctx, task);
     assert.deepEqual(outcome, { status: 'copied', bytes: DATA.length, attempts: 3 });
     assert.equal(ctx.stats.retries, 2);
-    assert.equal(source.reads.length, 3);
+    assert.equal(reads(source).length, 3);
     assert.equal(dest.writes.length, 1);
-    assert.deepEqual(dest.stored.get(KEY)?.data, DATA);
+    assert.deepEqual(dest.get(KEY)?.data, DATA);
     assert.equal(pacer.succeededCalls, 1);
     assert.equal(pacer.throttledCalls, 0);
     assert.equal(ctx.stats.throttled, 0);
@@ -340,7 +237,7 @@ describe('copyObject', () => {
     const outcome = await copyObject(ctx, task);
     assert.equal(outcome.status, 'failed');
     assert.equal(outcome.attempts, 1);
-    assert.equal(source.reads.length, 1);
+    assert.equal(reads(source).length, 1);
   });
 
   test('a throttled error tells the pacer, counts, and is retried', async () => {
@@ -364,12 +261,12 @@ describe('copyObject', () => {
 
   test('a gone read → missing, not retried', async () => {
     const { ctx, task, source, dest, pacer } = setup({});
-    source.objects.clear();
+    source.delete(KEY);
     const outcome = await copyObject(ctx, task);
     assert.equal(outcome.status, 'missing');
     assert.equal(outcome.attempts, 1);
     assert.match((outcome as { reason: string }).reason, /gone/);
-    assert.equal(source.reads.length, 1);
+    assert.equal(reads(source).length, 1);
     assert.equal(dest.writes.length, 0);
     assert.equal(ctx.stats.retries, 0);
     assert.equal(pacer.succeededCalls, 0);
@@ -392,9 +289,9 @@ describe('copyObject', () => {
       attempts: 1,
       fatal: 'destination',
     });
-    assert.equal(source.reads.length, 1);
+    assert.equal(reads(source).length, 1);
     assert.equal(dest.writes.length, 1);
-    assert.equal(dest.stored.size, 0);
+    assert.deepEqual(dest.keys(), []);
     assert.equal(ctx.stats.retries, 0);
     assert.equal(pacer.succeededCalls, 0);
   });
@@ -411,7 +308,7 @@ describe('copyObject', () => {
       attempts: RETRY.retries + 1,
       retryable: true,
     });
-    assert.equal(source.reads.length, RETRY.retries + 1);
+    assert.equal(reads(source).length, RETRY.retries + 1);
     assert.equal(ctx.stats.retries, RETRY.retries);
   });
 
@@ -420,10 +317,10 @@ describe('copyObject', () => {
     const outcome = await copyObject(ctx, task);
     assert.deepEqual(outcome, { status: 'copied', bytes: DATA.length, attempts: 3 });
     assert.equal(dest.writes.length, 3);
-    assert.ok(dest.writes[0]!.bodyError instanceof ShortBodyError, String(dest.writes[0]!.bodyError));
-    assert.ok(dest.writes[1]!.bodyError instanceof ShortBodyError);
-    assert.equal(dest.writes[2]!.bodyError, undefined);
-    assert.deepEqual(dest.stored.get(KEY)?.data, DATA);
+    assert.ok(dest.writes[0]!.error instanceof ShortBodyError, String(dest.writes[0]!.error));
+    assert.ok(dest.writes[1]!.error instanceof ShortBodyError);
+    assert.equal(dest.writes[2]!.error, undefined);
+    assert.deepEqual(dest.get(KEY)?.data, DATA);
     assert.equal(ctx.stats.retries, 2);
   });
 
@@ -433,23 +330,23 @@ describe('copyObject', () => {
     assert.equal(outcome.status, 'failed');
     assert.equal(outcome.attempts, RETRY.retries + 1);
     assert.match((outcome as { reason: string }).reason, /ended short: 4999 of 5000/);
-    assert.equal(dest.stored.size, 0);
-    assert.ok(dest.writes.every((w) => w.bodyError instanceof ShortBodyError));
+    assert.deepEqual(dest.keys(), []);
+    assert.ok(dest.writes.every((w) => w.error instanceof ShortBodyError));
   });
 
   test('a source body longer than its size is retried, never stored long', async () => {
     const { ctx, task, dest } = setup({ reads: [{ long: 10 }, 'ok'] });
     assert.deepEqual(await copyObject(ctx, task), { status: 'copied', bytes: DATA.length, attempts: 2 });
-    assert.ok(dest.writes[0]!.bodyError instanceof StoreError);
-    assert.deepEqual(dest.stored.get(KEY)?.data, DATA);
+    assert.ok(dest.writes[0]!.error instanceof StoreError);
+    assert.deepEqual(dest.get(KEY)?.data, DATA);
   });
 
   test('a source body that errors midway (socket reset) is retried', async () => {
     const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
     const { ctx, task, dest } = setup({ reads: [{ failAfter: 1_000, error: reset }, 'ok'] });
     assert.deepEqual(await copyObject(ctx, task), { status: 'copied', bytes: DATA.length, attempts: 2 });
-    assert.ok(dest.writes[0]!.bodyError, 'the first write saw the body fail');
-    assert.deepEqual(dest.stored.get(KEY)?.data, DATA);
+    assert.ok(dest.writes[0]!.error, 'the first write saw the body fail');
+    assert.deepEqual(dest.get(KEY)?.data, DATA);
   });
 
   test('a source body failing with an unknown error midway → failed (fatal), not stored', async () => {
@@ -457,14 +354,14 @@ describe('copyObject', () => {
     const outcome = await copyObject(ctx, task);
     assert.equal(outcome.status, 'failed');
     assert.equal(outcome.attempts, 1);
-    assert.equal(dest.stored.size, 0);
+    assert.deepEqual(dest.keys(), []);
   });
 
   test('dry run: no read, no write, reported as copied with 0 attempts', async () => {
     const { ctx, task, source, dest, pacer } = setup({ ctx: { dryRun: true } });
     const outcome = await copyObject(ctx, task);
     assert.deepEqual(outcome, { status: 'copied', bytes: DATA.length, attempts: 0 });
-    assert.equal(source.reads.length, 0);
+    assert.equal(reads(source).length, 0);
     assert.equal(dest.writes.length, 0);
     assert.deepEqual(ctx.stats.requests, { list: 0, head: 0, get: 0, put: 0, copy: 0 });
     assert.equal(pacer.succeededCalls, 0);
@@ -473,10 +370,10 @@ describe('copyObject', () => {
   test('dry run with server-side copy enabled makes no copy either', async () => {
     const { ctx, task, dest } = setup({
       ctx: { dryRun: true, serverSide: true },
-      serverCopy: async () => true,
+      serverCopy: 'copy',
     });
     await copyObject(ctx, task);
-    assert.equal(dest.copies.length, 0);
+    assert.equal(dest.callsOf('copy').length, 0);
   });
 
   test('the MD5 the destination reports differs: retried, then failed', async () => {
@@ -509,45 +406,64 @@ describe('copyObject', () => {
     const { ctx, task, source, dest } = setup({
       ctx: { serverSide: true },
       source: { contentType: 'application/octet-stream' },
-      serverCopy: async () => true,
+      serverCopy: 'copy',
     });
     task.item = item({ contentType: 'image/webp', acl: 'private' });
+    const copied: Array<{ source: ObjectStore; options: Omit<WriteOptions, 'md5'> }> = [];
+    const copyFrom = dest.copyFrom!;
+    dest.copyFrom = (from, sourceKey, key, options) => {
+      copied.push({ source: from, options });
+      return copyFrom(from, sourceKey, key, options);
+    };
     const outcome = await copyObject(ctx, task);
     assert.deepEqual(outcome, { status: 'copied', bytes: DATA.length, attempts: 1 });
-    assert.equal(source.reads.length, 0);
+    assert.equal(reads(source).length, 0);
     assert.equal(dest.writes.length, 0);
-    assert.equal(dest.copies.length, 1);
-    const copy = dest.copies[0]!;
-    assert.equal(copy.sourceKey, KEY);
-    assert.equal(copy.key, KEY);
-    assert.equal(copy.options.size, DATA.length);
-    assert.equal(copy.options.contentType, 'image/webp');
-    assert.equal(copy.options.acl, 'private');
-    assert.equal(copy.options.cacheControl, ctx.cacheControl);
+    assert.deepEqual(
+      dest.callsOf('copy').map(({ key, sourceKey }) => ({ key, sourceKey })),
+      [{ key: KEY, sourceKey: KEY }],
+    );
+    assert.equal(copied.length, 1);
+    const { options } = copied[0]!;
+    assert.equal(copied[0]!.source, source);
+    assert.equal(options.size, DATA.length);
+    assert.equal(options.contentType, 'image/webp');
+    assert.equal(options.acl, 'private');
+    assert.equal(options.cacheControl, ctx.cacheControl);
     assert.equal(ctx.stats.requests.copy, 1);
+    // What the copy made: the source's bytes under the key, with the metadata it was given.
+    const made = dest.get(KEY);
+    assert.deepEqual(made?.data, DATA);
+    assert.deepEqual(
+      [made?.contentType, made?.acl, made?.cacheControl],
+      ['image/webp', 'private', ctx.cacheControl],
+    );
   });
 
   test('server-side copy that answers "cannot" falls back to streaming', async () => {
-    const { ctx, task, source, dest } = setup({ ctx: { serverSide: true }, serverCopy: async () => false });
+    const { ctx, task, source, dest } = setup({ ctx: { serverSide: true }, serverCopy: 'decline' });
     assert.equal((await copyObject(ctx, task)).status, 'copied');
-    assert.equal(dest.copies.length, 1);
-    assert.equal(source.reads.length, 1);
-    assert.deepEqual(dest.stored.get(KEY)?.data, DATA);
+    assert.equal(dest.callsOf('copy').length, 1);
+    assert.equal(reads(source).length, 1);
+    assert.deepEqual(dest.get(KEY)?.data, DATA);
   });
 
   test('server-side copy is not tried unless the run allows it', async () => {
-    const { ctx, task, dest } = setup({ serverCopy: async () => true });
+    const { ctx, task, dest } = setup({ serverCopy: 'copy' });
     assert.equal((await copyObject(ctx, task)).status, 'copied');
-    assert.equal(dest.copies.length, 0);
+    assert.equal(dest.callsOf('copy').length, 0);
     assert.equal(dest.writes.length, 1);
   });
 
   test('an aborted run reports interrupted, without further attempts', async () => {
     const { ctx, task, controller, source } = setup({});
-    source.read = async () => {
-      controller.abort();
-      throw new StoreError('retryable', 'reset');
-    };
+    source.inject({
+      op: 'read',
+      fault: () => {
+        controller.abort();
+        throw new StoreError('retryable', 'reset');
+      },
+    });
     const outcome = await copyObject(ctx, task);
     assert.deepEqual(outcome, { status: 'failed', reason: 'interrupted', attempts: 1 });
   });

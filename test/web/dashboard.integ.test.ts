@@ -9,27 +9,24 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { S3Client } from '@aws-sdk/client-s3';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { fakeInstance, referencedKeys } from '../../dev/fake-instance.ts';
-import { type Proxy as RecordingProxy, startProxy } from '../../dev/proxy.ts';
-import { type S3Server, startS3Server } from '../../dev/s3.ts';
+import type { Proxy as RecordingProxy } from '../../dev/proxy.ts';
+import type { S3Server } from '../../dev/s3.ts';
 import { runCli } from '../helpers/cli.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/pg.ts';
+import type { TestDatabase } from '../helpers/pg.ts';
 import { dropPrefix, REDIS_URL, testPrefix } from '../helpers/redis.ts';
 import {
   describeRun,
-  putObjects,
   type RunningCli,
   removeTempInis,
-  s3Client,
   s3Section,
-  seedDatabase,
   sleep,
   startCli,
   tempIni,
   uniqueBytes,
 } from '../helpers/sync-env.ts';
+import { startWorld, type World } from '../helpers/world.ts';
 
 const SOURCE_KEYS = { accessKeyId: 'DASH-SRC-ACCESS-1', secretAccessKey: 'dash-src-Secret-u7i8o9' };
 const DEST_KEYS = { accessKeyId: 'DASH-DST-ACCESS-2', secretAccessKey: 'dash-dst-Secret-p0a1s2' };
@@ -41,10 +38,9 @@ const rows = fakeInstance({ media: 300, seed: 5 });
 const keys = referencedKeys(rows);
 const MISSING = keys[7]!.key;
 
+let world: World;
 let db: TestDatabase;
 let source: S3Server;
-let dest: S3Server;
-let sourceClient: S3Client;
 let slow: RecordingProxy;
 let browser: Browser;
 const prefix = testPrefix('dash');
@@ -84,23 +80,18 @@ async function cellText(page: Page, table: string, field: string): Promise<strin
 const asNumber = (text: string) => Number(text.replace(/,/g, ''));
 
 before(async () => {
-  [db, source, dest] = await Promise.all([
-    createTestDatabase('4.6', 'msst_dash'),
-    startS3Server({ buckets: ['dash-source'], ...SOURCE_KEYS }),
-    startS3Server({ buckets: ['dash-dest'], ...DEST_KEYS }),
-  ]);
-  slow = await startProxy({ target: dest.endpoint, latencyMs: 25, record: false });
-  sourceClient = s3Client({ endpoint: source.endpoint, ...SOURCE_KEYS });
-  await Promise.all([
-    seedDatabase(db, rows),
-    putObjects(
-      sourceClient,
-      'dash-source',
-      keys
-        .filter((k) => k.key !== MISSING)
-        .map((k) => ({ key: k.key, body: uniqueBytes(k), contentType: k.contentType })),
-    ),
-  ]);
+  world = await startWorld({
+    dbPrefix: 'msst_dash',
+    source: { bucket: 'dash-source', keys: SOURCE_KEYS },
+    dest: { buckets: ['dash-dest'], keys: DEST_KEYS },
+    rows,
+    objects: keys
+      .filter((k) => k.key !== MISSING)
+      .map((k) => ({ key: k.key, body: uniqueBytes(k), contentType: k.contentType })),
+    destProxy: { latencyMs: 25, record: false },
+  });
+  ({ db, source } = world);
+  slow = world.destProxy!;
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: [
@@ -119,10 +110,8 @@ after(async () => {
   await Promise.all(running.map((r) => r.done.catch(() => {})));
   await browser?.close();
   removeTempInis();
-  sourceClient?.destroy();
-  await slow?.stop();
   await dropPrefix(REDIS_URL, prefix).catch(() => {});
-  await Promise.all([db?.drop(), source?.stop(), dest?.stop()]);
+  await world?.stop();
 });
 
 describe('dashboard', () => {
