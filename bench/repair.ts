@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { startProxyProcess } from '../dev/proxy.ts';
 import { type S3Server, startS3Server } from '../dev/s3.ts';
 import { iniFor, mainDataset, seedDatabase, seedObjects } from './lib/dataset.ts';
+import { rcloneConfig } from './lib/rclone.ts';
 import { type Timed, timed } from './lib/timed.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -70,18 +71,6 @@ function row(tool: string, objects: number, bytes: number, t: Timed, requests: n
     cpuSecondsPer1000: round((t.cpuSeconds * 1000) / objects, 2),
     peakRssMB: round(t.peakRssMB, 1),
   };
-}
-
-function rcloneConfig(source: string, dest: string, servers: [S3Server, S3Server]): string {
-  const remote = (name: string, endpoint: string, server: S3Server) => `[${name}]
-type = s3
-provider = Other
-access_key_id = ${server.accessKeyId}
-secret_access_key = ${server.secretAccessKey}
-endpoint = ${endpoint}
-force_path_style = true
-`;
-  return `${remote('src', source, servers[0])}\n${remote('dst', dest, servers[1])}`;
 }
 
 async function main(): Promise<void> {

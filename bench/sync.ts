@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { startProxyProcess } from '../dev/proxy.ts';
 import { type S3Server, startS3Server } from '../dev/s3.ts';
 import { iniFor, mainDataset, memoryDataset, seedDatabase, seedObjects } from './lib/dataset.ts';
+import { rcloneConfig } from './lib/rclone.ts';
 import { type Timed, timed } from './lib/timed.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -44,18 +45,6 @@ const MEMORY_OBJECTS = flag('memory-objects', 64);
 const MEMORY_MB = flag('memory-mb', 100);
 const WITH_MEMORY = !has('no-memory');
 const WITH_RCLONE = !has('no-rclone');
-
-function rcloneConfig(source: string, dest: string, servers: [S3Server, S3Server]): string {
-  const remote = (name: string, endpoint: string, server: S3Server) => `[${name}]
-type = s3
-provider = Other
-access_key_id = ${server.accessKeyId}
-secret_access_key = ${server.secretAccessKey}
-endpoint = ${endpoint}
-force_path_style = true
-`;
-  return `${remote('src', source, servers[0])}\n${remote('dst', dest, servers[1])}`;
-}
 
 interface Row {
   tool: string;
