@@ -12,8 +12,13 @@ export class ExactSizeBody extends Transform {
   private received = 0;
   private held: Buffer | null = null;
 
-  constructor(private readonly size: number) {
+  constructor(readonly size: number) {
     super();
+  }
+
+  /** Bytes received from the source so far (including any refused as too many). */
+  get receivedBytes(): number {
+    return this.received;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
@@ -38,8 +43,12 @@ export class ExactSizeBody extends Transform {
   }
 }
 
-/** `body` piped through an ExactSizeBody; an error of `body` fails the sized stream too. */
+/**
+ * `body` held to `size`: as it is when it already is an ExactSizeBody of that size (the copy
+ * path's counting stream), else piped through one; an error of `body` fails it too.
+ */
 export function exactSize(body: import('node:stream').Readable, size: number): ExactSizeBody {
+  if (body instanceof ExactSizeBody && body.size === size) return body;
   const sized = new ExactSizeBody(size);
   body.on('error', (error) => sized.destroy(error));
   body.pipe(sized);

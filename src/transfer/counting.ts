@@ -1,36 +1,28 @@
 /**
- * The stream handed to a store's write: counts bytes as they pass (for progress), and fails
- * when the source body ends before its Content-Length or runs past it — so a short object is
- * never written, only retried.
+ * The stream handed to a store's write: the store's own size check (storage/exact-size.ts: a
+ * body that ends short or runs long fails, nothing partial is committed) plus counting the
+ * bytes as they pass, for progress. One transform on the copy path: a store given a body that
+ * is already held to its size does not wrap it again.
  */
-import { Transform, type TransformCallback } from 'node:stream';
-import { ShortBodyError, StoreError } from '../storage/errors.ts';
+import type { TransformCallback } from 'node:stream';
+import { ExactSizeBody } from '../storage/exact-size.ts';
 
-export class CountingStream extends Transform {
-  private received = 0;
-
+export class CountingStream extends ExactSizeBody {
   constructor(
-    private readonly expected: number,
+    expected: number,
     private readonly onBytes: (n: number) => void,
   ) {
-    super();
+    super(expected);
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    this.received += chunk.length;
-    if (this.received > this.expected) {
-      done(new StoreError('retryable', `body longer than its ${this.expected} bytes`));
-      return;
-    }
-    this.onBytes(chunk.length);
-    done(null, chunk);
-  }
-
-  override _flush(done: TransformCallback): void {
-    done(this.received === this.expected ? null : new ShortBodyError(this.expected, this.received));
+  override _transform(chunk: Buffer, encoding: BufferEncoding, done: TransformCallback): void {
+    super._transform(chunk, encoding, (error, data) => {
+      if (!error) this.onBytes(chunk.length);
+      done(error, data);
+    });
   }
 
   get bytes(): number {
-    return this.received;
+    return this.receivedBytes;
   }
 }
