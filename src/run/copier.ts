@@ -114,7 +114,8 @@ export class BatchCopier {
     deps.stats.concurrency = settings.concurrency;
   }
 
-  private lookupContext(): LookupContext {
+  /** The run's lookups: its retry budget, rate cap, throttle feedback and request counts. */
+  lookupContext(): LookupContext {
     const { stats, abort, log } = this.deps;
     return lookupContextOf(
       {

@@ -11,9 +11,7 @@ import type { MastodonDatabase } from '../db/database.ts';
 import { estimateRows, type ReadOptions } from '../db/reader.ts';
 import { sleep } from '../lib/retry.ts';
 import { alternateKey } from '../mastodon/catalog.ts';
-import { attachmentPrefix } from '../mastodon/paperclip.ts';
 import type { CatalogOptions, TableName } from '../mastodon/types.ts';
-import { lookupContextOf } from '../transfer/requests.ts';
 import { followAclChanges, readPrivateOwners } from './acl-changes.ts';
 import { BatchCopier, type CopierDeps, type CopierSettings } from './copier.ts';
 import { enumerateRun } from './enumerate.ts';
@@ -111,20 +109,7 @@ export async function runSync(outer: SyncDeps, settings: SyncSettings): Promise<
           columns: settings.columns.get('media_attachments')!,
           read: settings.read,
           catalog: settings.catalog,
-          lookup: lookupContextOf(
-            {
-              retry: settings.retry,
-              signal: abort,
-              onThrottled: () => {
-                stats.throttled++;
-              },
-              onRetry: () => {
-                stats.retries++;
-              },
-            },
-            (kind) => stats.request(kind),
-            attachmentPrefix,
-          ),
+          lookup: copier.lookupContext(),
           concurrency: settings.concurrency,
           dryRun: settings.dryRun,
           log: deps.log,
