@@ -90,6 +90,24 @@ export function mainDataset(objects: number): {
   return { rows, keys };
 }
 
+/**
+ * The small objects most of a Mastodon bucket is made of (thumbnails, avatars, emojis):
+ * the same keys as the mix, every one 5–40 KB — where CPU per object decides throughput.
+ */
+export function thumbnailDataset(objects: number): {
+  rows: FakeRows;
+  keys: Array<{ key: string; size: number; contentType: string }>;
+} {
+  const rows = fakeInstance({ media: Math.max(10, Math.round(objects / 2.0)), seed: 4343 });
+  const random = prng(434343);
+  const keys = referencedKeys(rows).map((k) => ({
+    key: k.key,
+    size: Math.round(5 * 1024 + random() * 35 * 1024),
+    contentType: k.contentType,
+  }));
+  return { rows, keys };
+}
+
 export function memoryDataset(
   count: number,
   mb: number,

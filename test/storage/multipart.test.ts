@@ -12,7 +12,7 @@ import { PartWriter, partLength } from '../../src/storage/s3/multipart.ts';
 /** A fake UploadPart request that keeps what was written; `write` reports backpressure now and then. */
 function fakeParts() {
   const parts: Array<{ number: number; declared: number; bytes: Buffer[]; ended: boolean }> = [];
-  const open = async (partNumber: number, length: number) => {
+  const open = (partNumber: number, length: number) => {
     const part = { number: partNumber, declared: length, bytes: [] as Buffer[], ended: false };
     parts.push(part);
     const request = Object.assign(new EventEmitter(), {

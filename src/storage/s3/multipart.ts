@@ -42,7 +42,7 @@ export class PartWriter extends Writable {
     private readonly openPart: (
       partNumber: number,
       length: number,
-    ) => Promise<{ request: ClientRequest; response: Promise<IncomingMessage> }>,
+    ) => { request: ClientRequest; response: Promise<IncomingMessage> },
     private readonly etagOf: (response: IncomingMessage) => Promise<string | undefined>,
   ) {
     super();
@@ -51,7 +51,7 @@ export class PartWriter extends Writable {
   private async startPart(): Promise<void> {
     this.partNumber++;
     this.partLeft = Math.min(this.partSize, this.size - this.received);
-    this.current = await this.openPart(this.partNumber, this.partLeft);
+    this.current = this.openPart(this.partNumber, this.partLeft);
     // Awaited in finishPart; if the part is destroyed first (a failing or aborted body), its
     // rejection must not go unobserved (an unhandled rejection ends the process).
     this.current.response.catch(() => {});

@@ -1,12 +1,12 @@
 /**
  * The two requests a copy makes per object — GetObject and single-part PutObject — sent with
- * node:http and signed with the SDK's own SignatureV4, bypassing the client's middleware
- * stack. Profiling `sync` showed that stack (endpoint rules, schema serde, retry middleware)
- * costing ≈ 1.5 ms of CPU per request, more than the copy itself on a shared machine.
+ * node:http and signed by sigv4.ts, bypassing the client's middleware stack. Profiling `sync`
+ * showed that stack (endpoint rules, schema serde, retry middleware) costing ≈ 1.5 ms of CPU
+ * per request, more than the copy itself on a shared machine. undici's Pool was measured in
+ * its place (bench/micro-requests.ts) and cost no less per object than node:http here.
  * Everything else (HEAD, LIST, multipart, CopyObject, HeadBucket) still goes through
  * @aws-sdk/client-s3. Errors are shaped like the SDK's, so one classifier serves both.
  */
-import { createHash, createHmac } from 'node:crypto';
 import {
   type ClientRequest,
   Agent as HttpAgent,
@@ -15,30 +15,7 @@ import {
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
-import { SignatureV4 } from '@smithy/signature-v4';
-
-/** SHA-256 (or HMAC-SHA-256 with a secret) for SignatureV4, from node:crypto. */
-type SourceData = string | ArrayBuffer | ArrayBufferView;
-
-function bytes(data: SourceData): string | Uint8Array {
-  if (typeof data === 'string') return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-}
-
-class NodeSha256 {
-  private hash;
-  constructor(secret?: SourceData) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: SourceData): void {
-    this.hash.update(bytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-  reset(): void {}
-}
+import { rfc3986, SigV4Signer } from './sigv4.ts';
 
 export interface ObjectRequestsOptions {
   endpoint: string;
@@ -61,13 +38,6 @@ export class S3HttpError extends Error {
     this.$metadata = { httpStatusCode: status };
     this.$response = { headers };
   }
-}
-
-function rfc3986(text: string): string {
-  return encodeURIComponent(text).replace(
-    /[!'()*]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
 }
 
 /** RFC 3986 encoding of each key segment, '/' kept, as S3's canonical URI expects. */
@@ -96,82 +66,97 @@ async function errorFrom(response: IncomingMessage): Promise<S3HttpError> {
   return new S3HttpError(response.statusCode ?? 0, code, message, flatHeaders(response));
 }
 
+/** An AbortError as node:http raises it, for requests cut short by their run's signal. */
+function abortError(signal: AbortSignal): Error {
+  return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), {
+    name: 'AbortError',
+    code: 'ABORT_ERR',
+  });
+}
+
 export class ObjectRequests {
-  private readonly url: URL;
-  private readonly signer: SignatureV4;
+  private readonly signer: SigV4Signer;
   private readonly agent: HttpAgent | HttpsAgent;
-  private readonly https: boolean;
+  private readonly newRequest: typeof httpRequest;
+  /** Where every request goes: host name, port and Host header, and the path before the key. */
+  private readonly hostname: string;
+  private readonly port: string | undefined;
+  private readonly host: string;
+  private readonly basePath: string;
+  /**
+   * Requests in flight per abort signal, destroyed together when it fires: one listener per
+   * signal (a run has one) instead of one per request, which node:http's `signal` option adds.
+   */
+  private readonly inFlight = new Map<AbortSignal, Set<ClientRequest>>();
 
   constructor(private readonly options: ObjectRequestsOptions) {
-    this.url = new URL(options.endpoint);
-    this.https = this.url.protocol === 'https:';
+    const url = new URL(options.endpoint);
+    const https = url.protocol === 'https:';
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets, keepAliveMsecs: 10_000 };
-    this.agent = this.https ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
-    this.signer = new SignatureV4({
-      service: 's3',
-      region: options.region,
-      credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
-      sha256: NodeSha256,
-      uriEscapePath: false, // S3 signs the path as sent, not double-encoded
-      applyChecksum: false,
-    });
+    this.agent = https ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+    this.newRequest = https ? httpsRequest : httpRequest;
+    this.signer = new SigV4Signer(
+      { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
+      options.region,
+    );
+    const base = url.pathname.replace(/\/+$/, '');
+    this.port = url.port || undefined;
+    if (options.pathStyle) {
+      this.hostname = url.hostname;
+      this.host = url.host;
+      this.basePath = `${base}/${options.bucket}/`;
+    } else {
+      this.hostname = `${options.bucket}.${url.hostname}`;
+      this.host = this.port ? `${this.hostname}:${this.port}` : this.hostname;
+      this.basePath = `${base}/`;
+    }
   }
 
-  private target(key: string): { hostname: string; port: string; path: string; host: string } {
-    const base = this.url.pathname.replace(/\/+$/, '');
-    const port = this.url.port;
-    if (this.options.pathStyle) {
-      return {
-        hostname: this.url.hostname,
-        port,
-        host: this.url.host,
-        path: `${base}/${this.options.bucket}/${encodeKey(key)}`,
-      };
+  private track(request: ClientRequest, signal: AbortSignal): void {
+    let requests = this.inFlight.get(signal);
+    if (!requests) {
+      const tracked = new Set<ClientRequest>();
+      requests = tracked;
+      this.inFlight.set(signal, tracked);
+      signal.addEventListener(
+        'abort',
+        () => {
+          for (const r of tracked) r.destroy(abortError(signal));
+          this.inFlight.delete(signal);
+        },
+        { once: true },
+      );
     }
-    const hostname = `${this.options.bucket}.${this.url.hostname}`;
-    return {
-      hostname,
-      port,
-      host: port ? `${hostname}:${port}` : hostname,
-      path: `${base}/${encodeKey(key)}`,
-    };
+    requests.add(request);
+    request.once('close', () => requests.delete(request));
   }
 
   /**
    * Starts a signed request and returns it unsent-body: the caller writes the body (or ends
    * it). `response` settles with the response, or rejects on a socket error or timeout.
    */
-  async open(
+  open(
     method: 'GET' | 'PUT',
     key: string,
     headers: Record<string, string>,
     signal: AbortSignal | undefined,
     query: Record<string, string> = {},
-  ): Promise<{ request: ClientRequest; response: Promise<IncomingMessage> }> {
-    const target = this.target(key);
-    const { hostname, port, host } = target;
-    const search = Object.entries(query)
-      .map(([name, value]) => `${rfc3986(name)}=${rfc3986(value)}`)
-      .join('&');
-    const signed = await this.signer.sign({
+  ): { request: ClientRequest; response: Promise<IncomingMessage> } {
+    if (signal?.aborted) throw abortError(signal);
+    const path = this.basePath + encodeKey(key);
+    headers['host'] = this.host;
+    this.signer.sign(method, path, query, headers);
+    let search = '';
+    for (const name in query) search += `${search ? '&' : '?'}${rfc3986(name)}=${rfc3986(query[name]!)}`;
+    const request = this.newRequest({
       method,
-      protocol: this.url.protocol,
-      hostname,
-      ...(port ? { port: Number(port) } : {}),
-      path: target.path,
-      query,
-      headers: { ...headers, host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
-    });
-    const send = this.https ? httpsRequest : httpRequest;
-    const request = send({
-      method,
-      hostname,
-      port: port || undefined,
-      path: search ? `${target.path}?${search}` : target.path,
-      headers: signed.headers,
+      hostname: this.hostname,
+      port: this.port,
+      path: path + search,
+      headers,
       agent: this.agent,
-      ...(signal ? { signal } : {}),
     });
+    if (signal) this.track(request, signal);
     request.setTimeout(this.options.socketTimeoutMs ?? 120_000, () => {
       request.destroy(Object.assign(new Error(`${method} ${key}: socket timeout`), { code: 'ETIMEDOUT' }));
     });
@@ -190,7 +175,7 @@ export class ObjectRequests {
     signal: AbortSignal | undefined,
     query: Record<string, string> = {},
   ): Promise<IncomingMessage> {
-    const { request, response } = await this.open(method, key, headers, signal, query);
+    const { request, response } = this.open(method, key, headers, signal, query);
     if (body) {
       body.on('error', (error) => request.destroy(error));
       body.pipe(request);
