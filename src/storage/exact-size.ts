@@ -5,7 +5,7 @@
  * the source ended exactly there. A short source fails with ShortBodyError (retryable).
  * Holding back one chunk costs at most one source chunk of memory.
  */
-import { Transform, type TransformCallback } from 'node:stream';
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { ShortBodyError, StoreError } from './errors.ts';
 
 export class ExactSizeBody extends Transform {
@@ -24,7 +24,7 @@ export class ExactSizeBody extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.received += chunk.length;
     if (this.received > this.size) {
-      done(new StoreError('retryable', `body longer than its ${this.size} bytes`));
+      done(longBodyError(this.size));
       return;
     }
     if (this.held) this.push(this.held);
@@ -47,10 +47,47 @@ export class ExactSizeBody extends Transform {
  * `body` held to `size`: as it is when it already is an ExactSizeBody of that size (the copy
  * path's counting stream), else piped through one; an error of `body` fails it too.
  */
-export function exactSize(body: import('node:stream').Readable, size: number): ExactSizeBody {
+export function exactSize(body: Readable, size: number): ExactSizeBody {
   if (body instanceof ExactSizeBody && body.size === size) return body;
   const sized = new ExactSizeBody(size);
   body.on('error', (error) => sized.destroy(error));
   body.pipe(sized);
   return sized;
+}
+
+/** A body longer than it was declared: retryable (the object may be changing under us). */
+function longBodyError(size: number): StoreError {
+  return new StoreError('retryable', `body longer than its ${size} bytes`);
+}
+
+/**
+ * The whole of `body` in one buffer, which must be exactly `size` bytes: for small objects,
+ * read before their write begins, so that a short, long or failed source never reaches the
+ * destination at all, and the write is one request with one buffer (no stream layers).
+ */
+export function readExactly(body: Readable, size: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let settled = false;
+    const settle = (error: Error | null) => {
+      if (settled) return;
+      settled = true;
+      if (error) {
+        body.destroy();
+        reject(error);
+      } else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    body.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > size) settle(longBodyError(size));
+      else chunks.push(chunk);
+    });
+    body.once('end', () => settle(received === size ? null : new ShortBodyError(size, received)));
+    body.once('error', (error) => settle(error));
+    // Destroyed without an error (a reset socket may only close): as short as it got.
+    body.once('close', () => {
+      if (!settled) settle(new ShortBodyError(size, received)); // an error is costly: only if used
+    });
+  });
 }

@@ -65,8 +65,11 @@ export interface ObjectStore {
   head(key: string, signal?: AbortSignal): Promise<ObjectInfo | null>;
   /** The object's body as a stream (StoreError 'gone' when absent). */
   read(key: string, signal?: AbortSignal): Promise<{ info: ObjectInfo; body: Readable }>;
-  /** Writes the whole body under key; nothing partial is ever visible. */
-  write(key: string, body: Readable, options: WriteOptions): Promise<{ etag?: string }>;
+  /**
+   * Writes the whole body under key; nothing partial is ever visible. The body is a stream,
+   * or (small objects, read whole before the write) a buffer of exactly `options.size` bytes.
+   */
+  write(key: string, body: Readable | Buffer, options: WriteOptions): Promise<{ etag?: string }>;
   /**
    * Copies inside the provider from `source` (another store on the same account), if this store
    * can; resolves false when it cannot (the caller streams instead). The caller decides

@@ -5,11 +5,13 @@
  * Success is counted only after the store confirmed the whole object.
  */
 
+import type { Readable } from 'node:stream';
 import type { RateLimiter } from '../lib/rate.ts';
 import type { RetryPolicy } from '../lib/retry.ts';
 import type { Logger } from '../log.ts';
 import type { CatalogKey } from '../mastodon/types.ts';
 import { StoreError } from '../storage/errors.ts';
+import { readExactly } from '../storage/exact-size.ts';
 import type { ObjectInfo, ObjectStore } from '../storage/types.ts';
 import { CountingStream } from './counting.ts';
 import { md5FromEtag } from './decide.ts';
@@ -91,22 +93,36 @@ async function serverSideCopy(ctx: CopyContext, task: CopyTask, step: Step): Pro
   });
 }
 
+/**
+ * Objects up to this size are read whole before their write (one buffer, one request, no
+ * stream layers: the thumbnail profile's cheapest path); larger ones stream. Memory for them
+ * is bounded by concurrency × this (64 MB at max_concurrency 256).
+ */
+export const BUFFERED_BODY_MAX = 256 * 1024;
+
 async function streamCopy(ctx: CopyContext, task: CopyTask, step: Step): Promise<number> {
   await ctx.rate.take(ctx.signal);
   ctx.stats.request('get');
   step.side = 'source';
   const { info, body } = await ctx.source.read(task.sourceKey, ctx.signal);
-  const counted = new CountingStream(info.size, (n) => {
-    ctx.stats.bytesStreamed += n;
-  });
-  body.on('error', (error) => counted.destroy(asStoreError(error)));
-  body.pipe(counted);
+  let payload: Readable | Buffer;
+  if (info.size <= BUFFERED_BODY_MAX) {
+    payload = await readExactly(body, info.size);
+    ctx.stats.bytesStreamed += info.size;
+  } else {
+    const counted = new CountingStream(info.size, (n) => {
+      ctx.stats.bytesStreamed += n;
+    });
+    body.on('error', (error) => counted.destroy(asStoreError(error)));
+    body.pipe(counted);
+    payload = counted;
+  }
   const md5 = md5FromEtag(info.etag);
   try {
     await ctx.rate.take(ctx.signal);
     ctx.stats.request('put');
     step.side = 'destination';
-    const written = await ctx.dest.write(task.item.key, counted, {
+    const written = await ctx.dest.write(task.item.key, payload, {
       size: info.size,
       contentType: chooseContentType(info.contentType, task.item.contentType),
       cacheControl: ctx.cacheControl,

@@ -390,7 +390,8 @@ export class MemoryStore implements ObjectStore {
     return { info, body };
   }
 
-  async write(key: string, body: Readable, options: WriteOptions): Promise<{ etag?: string }> {
+  async write(key: string, source: Readable | Buffer, options: WriteOptions): Promise<{ etag?: string }> {
+    const body = Buffer.isBuffer(source) ? Readable.from([source]) : source;
     const record: MemoryWrite = { key, options, received: Buffer.alloc(0) };
     this.writes.push(record);
     // Whatever happens, the body is not left with an 'error' event nobody listens to.

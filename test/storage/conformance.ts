@@ -23,6 +23,8 @@ export type CaseId =
   | 'absent'
   | 'round-trip'
   | 'empty-object'
+  | 'buffer-body'
+  | 'buffer-md5-mismatch'
   | 'overwrite'
   | 'unusual-keys'
   | 'key-below-key'
@@ -307,6 +309,13 @@ export function describeObjectStore(name: string, setup: ConformanceSetup): void
       await assertHolds(store, key, DATA);
     });
 
+    it('buffer-body', 'a body given as one buffer round-trips, with its MD5 checked', async ({ store }) => {
+      const key = 'media_attachments/files/000/000/001/small/photo.png';
+      const written = await store.write(key, DATA, { ...writeOptions(DATA.length), md5: md5Hex(DATA) });
+      if (store.features.md5Etags && written.etag !== undefined) assert.equal(written.etag, md5Hex(DATA));
+      await assertHolds(store, key, DATA);
+    });
+
     it('empty-object', 'a 0-byte object round-trips', async ({ store }) => {
       const key = 'media_attachments/files/000/000/001/small/empty.png';
       await store.write(key, bodyOf(Buffer.alloc(0)), writeOptions(0));
@@ -561,6 +570,16 @@ export function describeObjectStore(name: string, setup: ConformanceSetup): void
         h.store.write(key, bodyOf(DATA.subarray(0, 30_000)), writeOptions(DATA.length)),
       );
     });
+
+    it(
+      'buffer-md5-mismatch',
+      'a buffer whose MD5 is not the declared one is refused; nothing visible',
+      async (h) => {
+        await assertRefused(h, (key) =>
+          h.store.write(key, DATA, { ...writeOptions(DATA.length), md5: md5Hex(Buffer.from('other')) }),
+        );
+      },
+    );
 
     it('long-body', 'a body that runs past `size` is refused; nothing truncated is visible', async (h) => {
       await assertRefused(h, (key) => h.store.write(key, bodyOf(DATA), writeOptions(DATA.length - 1_000)));

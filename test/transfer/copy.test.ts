@@ -11,7 +11,13 @@ import { silentLogger } from '../../src/log.ts';
 import type { CatalogKey } from '../../src/mastodon/types.ts';
 import { ShortBodyError, StoreError } from '../../src/storage/errors.ts';
 import type { ObjectInfo, ObjectStore, WriteOptions } from '../../src/storage/types.ts';
-import { type CopyContext, type CopyTask, chooseContentType, copyObject } from '../../src/transfer/copy.ts';
+import {
+  BUFFERED_BODY_MAX,
+  type CopyContext,
+  type CopyTask,
+  chooseContentType,
+  copyObject,
+} from '../../src/transfer/copy.ts';
 import { Stats } from '../../src/transfer/stats.ts';
 import { MemoryAccount, type MemoryPut, MemoryStore } from '../helpers/memory-store.ts';
 
@@ -312,42 +318,62 @@ describe('copyObject', () => {
     assert.equal(ctx.stats.retries, RETRY.retries);
   });
 
-  test('a source body that ends short is retried, and no short object is ever stored', async () => {
-    const { ctx, task, dest } = setup({ reads: [{ short: 3_000 }, { short: 0 }, 'ok'] });
-    const outcome = await copyObject(ctx, task);
-    assert.deepEqual(outcome, { status: 'copied', bytes: DATA.length, attempts: 3 });
-    assert.equal(dest.writes.length, 3);
-    assert.ok(dest.writes[0]!.error instanceof ShortBodyError, String(dest.writes[0]!.error));
-    assert.ok(dest.writes[1]!.error instanceof ShortBodyError);
-    assert.equal(dest.writes[2]!.error, undefined);
-    assert.deepEqual(dest.get(KEY)?.data, DATA);
-    assert.equal(ctx.stats.retries, 2);
-  });
+  // Small objects are read whole before their write (a misbehaving body never reaches the
+  // destination); larger ones stream, and the destination's write sees the body fail.
+  const BIG = Buffer.from(Array.from({ length: BUFFERED_BODY_MAX + 5_000 }, (_, i) => (i * 7) % 253));
+  for (const [path, data] of [
+    ['read whole', DATA],
+    ['streamed', BIG],
+  ] as const) {
+    const failedWrites = (dest: MemoryStore) => dest.writes.filter((w) => w.error !== undefined);
 
-  test('a source body that always ends short → failed, never copied', async () => {
-    const { ctx, task, dest } = setup({ reads: Array.from({ length: 10 }, () => ({ short: 4_999 })) });
-    const outcome = await copyObject(ctx, task);
-    assert.equal(outcome.status, 'failed');
-    assert.equal(outcome.attempts, RETRY.retries + 1);
-    assert.match((outcome as { reason: string }).reason, /ended short: 4999 of 5000/);
-    assert.deepEqual(dest.keys(), []);
-    assert.ok(dest.writes.every((w) => w.error instanceof ShortBodyError));
-  });
+    test(`${path}: a source body that ends short is retried, and no short object is ever stored`, async () => {
+      const { ctx, task, dest } = setup({ data, reads: [{ short: 3_000 }, { short: 0 }, 'ok'] });
+      const outcome = await copyObject(ctx, task);
+      assert.deepEqual(outcome, { status: 'copied', bytes: data.length, attempts: 3 });
+      if (data === DATA) assert.equal(dest.writes.length, 1, 'only the whole body was written');
+      else {
+        assert.equal(dest.writes.length, 3);
+        assert.ok(dest.writes[0]!.error instanceof ShortBodyError, String(dest.writes[0]!.error));
+        assert.ok(dest.writes[1]!.error instanceof ShortBodyError);
+      }
+      assert.equal(dest.writes.at(-1)!.error, undefined);
+      assert.deepEqual(dest.get(KEY)?.data, data);
+      assert.equal(ctx.stats.retries, 2);
+    });
 
-  test('a source body longer than its size is retried, never stored long', async () => {
-    const { ctx, task, dest } = setup({ reads: [{ long: 10 }, 'ok'] });
-    assert.deepEqual(await copyObject(ctx, task), { status: 'copied', bytes: DATA.length, attempts: 2 });
-    assert.ok(dest.writes[0]!.error instanceof StoreError);
-    assert.deepEqual(dest.get(KEY)?.data, DATA);
-  });
+    test(`${path}: a source body that always ends short → failed, never copied`, async () => {
+      const short = data.length - 1;
+      const { ctx, task, dest } = setup({ data, reads: Array.from({ length: 10 }, () => ({ short })) });
+      const outcome = await copyObject(ctx, task);
+      assert.equal(outcome.status, 'failed');
+      assert.equal(outcome.attempts, RETRY.retries + 1);
+      assert.match(
+        (outcome as { reason: string }).reason,
+        new RegExp(`ended short: ${short} of ${data.length}`),
+      );
+      assert.deepEqual(dest.keys(), []);
+      assert.ok(dest.writes.every((w) => w.error instanceof ShortBodyError));
+      assert.equal(dest.writes.length, data === DATA ? 0 : RETRY.retries + 1);
+    });
 
-  test('a source body that errors midway (socket reset) is retried', async () => {
-    const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
-    const { ctx, task, dest } = setup({ reads: [{ failAfter: 1_000, error: reset }, 'ok'] });
-    assert.deepEqual(await copyObject(ctx, task), { status: 'copied', bytes: DATA.length, attempts: 2 });
-    assert.ok(dest.writes[0]!.error, 'the first write saw the body fail');
-    assert.deepEqual(dest.get(KEY)?.data, DATA);
-  });
+    test(`${path}: a source body longer than its size is retried, never stored long`, async () => {
+      const { ctx, task, dest } = setup({ data, reads: [{ long: 10 }, 'ok'] });
+      assert.deepEqual(await copyObject(ctx, task), { status: 'copied', bytes: data.length, attempts: 2 });
+      assert.equal(failedWrites(dest).length, data === DATA ? 0 : 1);
+      if (data !== DATA) assert.ok(dest.writes[0]!.error instanceof StoreError);
+      assert.deepEqual(dest.get(KEY)?.data, data);
+    });
+
+    test(`${path}: a source body that errors midway (socket reset) is retried`, async () => {
+      const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      const { ctx, task, dest } = setup({ data, reads: [{ failAfter: 1_000, error: reset }, 'ok'] });
+      assert.deepEqual(await copyObject(ctx, task), { status: 'copied', bytes: data.length, attempts: 2 });
+      assert.equal(failedWrites(dest).length, data === DATA ? 0 : 1, 'a streamed write saw the body fail');
+      assert.deepEqual(dest.get(KEY)?.data, data);
+      assert.equal(ctx.stats.bytesStreamed, data === DATA ? data.length : data.length + 1_000);
+    });
+  }
 
   test('a source body failing with an unknown error midway → failed (fatal), not stored', async () => {
     const { ctx, task, dest } = setup({ reads: [{ failAfter: 1_000, error: new Error('disk on fire') }] });

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StoreError } from '../errors.ts';
 import { unsafeKeyReason } from '../keys.ts';
@@ -101,7 +101,8 @@ export class FsStore implements ObjectStore {
     }
   }
 
-  async write(key: string, body: Readable, options: WriteOptions): Promise<{ etag?: string }> {
+  async write(key: string, source: Readable | Buffer, options: WriteOptions): Promise<{ etag?: string }> {
+    const body = Buffer.isBuffer(source) ? Readable.from([source]) : source;
     const path = this.pathOf(key);
     const temp = join(
       dirname(path),

@@ -10,7 +10,7 @@
  * which proxies may rewrite. The payload is UNSIGNED-PAYLOAD: the body is held to its size
  * and checked by Content-MD5 instead of hashed up front.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
 
 export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 
@@ -95,7 +95,7 @@ export class SigV4Signer {
     const signedHeaders = names.join(';');
     const canonicalRequest = `${method}\n${path}\n${canonicalQuery(query)}\n${canonicalHeaders}\n${signedHeaders}\n${headers['x-amz-content-sha256']}`;
     const scope = `${day}/${this.region}/${this.service}/aws4_request`;
-    const stringToSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${createHash('sha256').update(canonicalRequest).digest('hex')}`;
+    const stringToSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${hash('sha256', canonicalRequest)}`;
     const signature = createHmac('sha256', this.keyFor(day)).update(stringToSign).digest('hex');
     headers['authorization'] =
       `AWS4-HMAC-SHA256 Credential=${this.credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;

@@ -5,7 +5,7 @@
  * are bounded by a store-wide semaphore and which aborts the upload on failure.
  */
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CopyObjectCommand,
@@ -113,6 +113,16 @@ export class S3Store implements ObjectStore {
 
   async head(key: string, signal?: AbortSignal): Promise<ObjectInfo | null> {
     try {
+      if (this.options.objectRequests) {
+        const headers = await this.options.objectRequests.head(this.fullKey(key), signal);
+        if (!headers) return null;
+        const info: ObjectInfo = { key, size: Number(headers['content-length'] ?? 0) };
+        const { etag, 'content-type': contentType, 'cache-control': cacheControl } = headers;
+        if (etag) info.etag = stripQuotes(etag)!;
+        if (contentType) info.contentType = contentType;
+        if (cacheControl) info.cacheControl = cacheControl;
+        return info;
+      }
       const out = await this.options.client.send(
         new HeadObjectCommand({ Bucket: this.options.bucket, Key: this.fullKey(key) }),
         { abortSignal: signal },
@@ -180,12 +190,25 @@ export class S3Store implements ObjectStore {
     };
   }
 
-  async write(key: string, source: Readable, options: WriteOptions): Promise<{ etag?: string }> {
+  async write(key: string, source: Readable | Buffer, options: WriteOptions): Promise<{ etag?: string }> {
+    if (Buffer.isBuffer(source)) {
+      if (source.length !== options.size)
+        throw new StoreError(
+          'failed',
+          `PUT ${key}: a ${source.length}-byte buffer for ${options.size} bytes`,
+        );
+      if (options.size > this.options.multipartThreshold)
+        return this.write(key, Readable.from([source]), options);
+      try {
+        return await this.putObject(key, source, options);
+      } catch (error) {
+        throw classifyS3Error(error, `PUT ${key}`, { write: true });
+      }
+    }
     // Held to its declared size: a short or long source never becomes a visible object.
     const body = exactSize(source, options.size);
     if (options.size > this.options.multipartThreshold)
       return this.writeMultipart(key, body, source, options);
-    const contentMd5 = options.md5 ? Buffer.from(options.md5, 'hex').toString('base64') : undefined;
     // The SDK pipes the body into its request without an 'error' listener: a failing body
     // would be an uncaught exception there. It is caught here and aborts the request.
     let bodyError: unknown = null;
@@ -195,37 +218,49 @@ export class S3Store implements ObjectStore {
       bodyFailed.abort(error);
     });
     try {
-      if (this.options.objectRequests) {
-        const headers: Record<string, string> = {
-          'content-length': String(options.size),
-          'content-type': options.contentType,
-          'cache-control': options.cacheControl,
-        };
-        const acl = this.aclFor(options.acl);
-        if (acl) headers['x-amz-acl'] = acl;
-        if (contentMd5) headers['content-md5'] = contentMd5;
-        if (this.options.storageClass) headers['x-amz-storage-class'] = this.options.storageClass;
-        const etag = await this.options.objectRequests.put(this.fullKey(key), body, headers, options.signal);
-        return etag ? { etag } : {};
-      }
+      // The lean request destroys itself when its body fails; the SDK's needs the signal.
+      if (this.options.objectRequests) return await this.putObject(key, body, options);
       const signal = options.signal
         ? AbortSignal.any([options.signal, bodyFailed.signal])
         : bodyFailed.signal;
-      const out = await this.options.client.send(
-        new PutObjectCommand({
-          ...this.commonWriteParams(key, options),
-          Body: body,
-          ContentLength: options.size,
-          ...(contentMd5 ? { ContentMD5: contentMd5 } : {}),
-        }),
-        { abortSignal: signal },
-      );
-      return out.ETag ? { etag: stripQuotes(out.ETag)! } : {};
+      return await this.putObject(key, body, { ...options, signal });
     } catch (error) {
       source.destroy();
       body.destroy();
       throw classifyS3Error(bodyError ?? error, `PUT ${key}`, { write: true });
     }
+  }
+
+  /** One PutObject of `options.size` bytes, lean when the store can, else through the SDK. */
+  private async putObject(
+    key: string,
+    body: Readable | Buffer,
+    options: WriteOptions,
+  ): Promise<{ etag?: string }> {
+    const contentMd5 = options.md5 ? Buffer.from(options.md5, 'hex').toString('base64') : undefined;
+    if (this.options.objectRequests) {
+      const headers: Record<string, string> = {
+        'content-length': String(options.size),
+        'content-type': options.contentType,
+        'cache-control': options.cacheControl,
+      };
+      const acl = this.aclFor(options.acl);
+      if (acl) headers['x-amz-acl'] = acl;
+      if (contentMd5) headers['content-md5'] = contentMd5;
+      if (this.options.storageClass) headers['x-amz-storage-class'] = this.options.storageClass;
+      const etag = await this.options.objectRequests.put(this.fullKey(key), body, headers, options.signal);
+      return etag ? { etag } : {};
+    }
+    const out = await this.options.client.send(
+      new PutObjectCommand({
+        ...this.commonWriteParams(key, options),
+        Body: body,
+        ContentLength: options.size,
+        ...(contentMd5 ? { ContentMD5: contentMd5 } : {}),
+      }),
+      { abortSignal: options.signal },
+    );
+    return out.ETag ? { etag: stripQuotes(out.ETag)! } : {};
   }
 
   private async writeMultipart(
@@ -381,6 +416,15 @@ export class S3Store implements ObjectStore {
 
   async list(prefix: string, startAfter: string | undefined, signal?: AbortSignal): Promise<ListPage> {
     try {
+      if (this.options.objectRequests) {
+        const page = await this.options.objectRequests.list(
+          this.fullKey(prefix),
+          startAfter === undefined ? undefined : this.fullKey(startAfter),
+          signal,
+        );
+        for (const item of page.items) item.key = this.logicalKey(item.key);
+        return page;
+      }
       const out = await this.options.client.send(
         new ListObjectsV2Command({
           Bucket: this.options.bucket,
