@@ -17,7 +17,7 @@ import { serverSideAllowed } from '../transfer/server-side.ts';
 import type { Cleanup, CommandContext } from './context.ts';
 
 export interface CopyFlags {
-  concurrency?: number;
+  concurrency?: number | 'auto';
   dryRun?: boolean;
   force?: boolean;
   checksum?: boolean;
@@ -29,6 +29,19 @@ export interface CopySetup {
   sourceConfig: StoreConfig;
   destConfig: StoreConfig;
   settings: CopierSettings;
+}
+
+/** Where concurrency = auto starts; the copier's pool raises it while objects/s rises. */
+export const AUTO_CONCURRENCY_START = 8;
+/** What commands without an auto-tuned pool (verify, repair) use for concurrency = auto. */
+const UNTUNED_AUTO_CONCURRENCY = 16;
+
+/** A command's concurrency setting: a fixed number, or the word auto. */
+export type ConcurrencySetting = number | 'auto';
+
+/** The fixed number a command without an auto-tuned pool uses for a setting. */
+export function fixedConcurrency(setting: ConcurrencySetting): number {
+  return setting === 'auto' ? UNTUNED_AUTO_CONCURRENCY : setting;
 }
 
 export async function checkStore(store: ObjectStore, role: string, write: boolean): Promise<void> {
@@ -51,15 +64,22 @@ export async function openCopySetup(
   ctx: CommandContext,
   flags: CopyFlags,
   cleanup: Cleanup,
-  defaultConcurrency?: number,
+  defaultConcurrency?: ConcurrencySetting,
 ): Promise<CopySetup> {
   const sync = getSection(ctx.file, SYNC, false);
   const celery = getSection(ctx.file, CELERY, false);
   const sourceConfig = storeConfig(ctx.file, 'source');
   const destConfig = storeConfig(ctx.file, 'destination');
-  const concurrency = flags.concurrency ?? defaultConcurrency ?? sync.concurrency ?? celery.concurrency ?? 16;
+  const setting = flags.concurrency ?? defaultConcurrency ?? sync.concurrency ?? celery.concurrency ?? 16;
+  const auto = setting === 'auto';
+  const concurrency = auto ? Math.min(AUTO_CONCURRENCY_START, sync.max_concurrency) : setting;
 
-  const tuning = { concurrency, multipartThreshold: sync.multipart_threshold, partSize: sync.part_size };
+  const tuning = {
+    // Sockets for the most copies that may run at once.
+    concurrency: auto ? sync.max_concurrency : concurrency,
+    multipartThreshold: sync.multipart_threshold,
+    partSize: sync.part_size,
+  };
   const journal = flags.dryRun ? null : new FileUploadJournal(journalDir(ctx.file.path));
   const source = openStore(sourceConfig, tuning);
   const dest = openStore(destConfig, journal ? { ...tuning, journal } : tuning);
@@ -82,6 +102,7 @@ export async function openCopySetup(
       checksum: Boolean(flags.checksum),
       dryRun: Boolean(flags.dryRun),
       concurrency,
+      ...(auto ? { maxConcurrency: sync.max_concurrency } : {}),
       retry: { ...DEFAULT_RETRY_POLICY, retries: sync.retries },
       serverSide: serverSideAllowed(sync.server_side_copy, sourceConfig, destConfig),
       cacheControl: destConfig.cacheControl,

@@ -28,6 +28,16 @@ function wholeNumber(min: number) {
   };
 }
 
+/** --concurrency: a whole number ≥ 1, or auto. */
+function concurrencyValue(value: string): number | 'auto' {
+  if (value.trim().toLowerCase() === 'auto') return 'auto';
+  try {
+    return wholeNumber(1)(value);
+  } catch {
+    throw new InvalidArgumentError('expected auto or a whole number ≥ 1');
+  }
+}
+
 function rowId(value: string): string {
   if (!/^\d{1,19}$/.test(value)) throw new InvalidArgumentError('expected a row id (digits only)');
   return value;
@@ -99,8 +109,8 @@ function addSyncOptions(command: Command): Command {
   return addReadOptions(command)
     .option(
       '--concurrency <n>',
-      'objects copied at once (default: [sync] concurrency, else [celery] concurrency, else 16)',
-      wholeNumber(1),
+      'objects copied at once, or auto: raised while objects/s rises, up to [sync] max_concurrency (default: [sync] concurrency, else [celery] concurrency, else 16)',
+      concurrencyValue,
     )
     .option('--dry-run', 'do everything except writing: list, compare, count what would be copied')
     .option('--force', 'copy even what the destination already holds')

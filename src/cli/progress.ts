@@ -65,7 +65,7 @@ export class Progress {
   tick(): void {
     const snapshot = this.stats.snapshot();
     this.updateRates(snapshot);
-    const rate = `${this.rates.objectsPerSecond.toFixed(0)} objects/s  ${(this.rates.bytesPerSecond / 1e6).toFixed(1)} MB/s  concurrency ${snapshot.inFlight}/${snapshot.concurrency}`;
+    const rate = `${this.rates.objectsPerSecond.toFixed(0)} objects/s  ${(this.rates.bytesPerSecond / 1e6).toFixed(1)} MB/s  concurrency ${snapshot.inFlight}/${snapshot.concurrency}${snapshot.concurrencyAuto ? ' (auto)' : ''}`;
     if (!this.tty) {
       const t = snapshot.totals;
       this.log.info(
@@ -114,6 +114,10 @@ export interface Summary {
   retriedKeys: number;
   requests: StatsSnapshot['requests'];
   requestsPerObject: number;
+  /** Copies at once at the end, whether the tool chose it (concurrency = auto), and the highest. */
+  concurrency: number;
+  concurrencyAuto: boolean;
+  concurrencyPeak: number;
   tables: Record<
     string,
     {
@@ -147,6 +151,9 @@ export function summarize(snapshot: StatsSnapshot, dryRun: boolean): Summary {
     retriedKeys: snapshot.retriedKeys,
     requests: snapshot.requests,
     requestsPerObject: objects > 0 ? Math.round((requests / objects) * 1000) / 1000 : 0,
+    concurrency: snapshot.concurrency,
+    concurrencyAuto: snapshot.concurrencyAuto,
+    concurrencyPeak: snapshot.concurrencyPeak,
     tables: Object.fromEntries(
       Object.entries(snapshot.tables).map(([name, c]) => [
         name,
@@ -189,6 +196,9 @@ export function renderSummary(summary: Summary): string {
   return (
     textTable(header, rows) +
     `duration ${duration(summary.durationSeconds)}; requests ${requests || 'none'} (${summary.requestsPerObject} per object); retries ${count(summary.retries)}` +
+    (summary.concurrencyAuto
+      ? `; concurrency auto: ${summary.concurrency} at the end, ${summary.concurrencyPeak} at most`
+      : '') +
     (summary.alternate ? `; ${count(summary.alternate)} found at their alternate location` : '') +
     (summary.retryPasses
       ? `; ${count(summary.retriedKeys)} key(s) copied again in ${summary.retryPasses} retry pass(es)`

@@ -10,7 +10,7 @@ import { parseTypes } from '../run/tables.ts';
 import { openStore } from '../storage/open.ts';
 import { NdjsonFile } from '../transfer/report.ts';
 import type { Cleanup, CommandContext } from './context.ts';
-import { checkStore } from './copy-setup.ts';
+import { checkStore, fixedConcurrency } from './copy-setup.ts';
 import { openDatabase, type ReadFlags } from './open-database.ts';
 import { count, textTable, writeChunk } from './output.ts';
 import type { Interrupts } from './sync.ts';
@@ -104,7 +104,7 @@ export async function runRepairCommand(
     );
   }
   const sync = getSection(ctx.file, SYNC, false);
-  const concurrency = options.concurrency ?? sync.concurrency ?? 16;
+  const concurrency = options.concurrency ?? fixedConcurrency(sync.concurrency ?? 16);
   const dest = openStore(destConfig, {
     concurrency,
     multipartThreshold: sync.multipart_threshold,

@@ -110,6 +110,23 @@ export function integer(
   );
 }
 
+/** A whole number in range, or the word `auto` (the tool chooses: concurrency). */
+export function integerOrAuto(
+  opts: Common<number | 'auto'> & { min: number; max: number; optional: true },
+): Field<number | 'auto' | undefined> {
+  const whole = integer({ ...opts, default: undefined, optional: true });
+  return makeField<number | 'auto' | undefined>(
+    (raw) => {
+      if (raw.trim().toLowerCase() === 'auto') return { ok: true, value: 'auto' };
+      const parsed = whole.schema.safeParse(raw);
+      return parsed.success
+        ? { ok: true, value: parsed.data }
+        : { ok: false, message: `expected auto or a whole number from ${opts.min} to ${opts.max}` };
+    },
+    { ...opts, required: false },
+  );
+}
+
 const TRUE_WORDS = new Set(['1', 'yes', 'true', 'on']);
 const FALSE_WORDS = new Set(['0', 'no', 'false', 'off']);
 

@@ -5,7 +5,7 @@
  * optional addition with a default.
  */
 import { z } from 'zod';
-import { boolean, byteSize, choice, type Field, integer, text, url } from './fields.ts';
+import { boolean, byteSize, choice, type Field, integer, integerOrAuto, text, url } from './fields.ts';
 
 export interface SectionDef<F extends Record<string, Field<unknown>>> {
   name: string;
@@ -177,13 +177,19 @@ export const CELERY = section(
 );
 
 export const SYNC = section('sync', 'Copy settings (sync, jobs --dev, worker).', {
-  concurrency: integer({
+  concurrency: integerOrAuto({
     optional: true,
     commented: true,
     min: 1,
     max: 1024,
-    help: 'Objects copied at once. Default: [celery] concurrency, else 16.',
+    help: 'Objects copied at once, or auto (sync: start at 8 and raise it while objects/s rises and nothing is throttled, up to max_concurrency). Default: [celery] concurrency, else 16.',
     example: '16',
+  }),
+  max_concurrency: integer({
+    default: 256,
+    min: 1,
+    max: 1024,
+    help: 'The most objects concurrency = auto ever copies at once.',
   }),
   retries: integer({
     default: 5,

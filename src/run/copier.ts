@@ -27,7 +27,10 @@ export interface CopierSettings {
   force: boolean;
   checksum: boolean;
   dryRun: boolean;
+  /** Copies at once; with maxConcurrency (concurrency = auto), where the pool starts. */
   concurrency: number;
+  /** concurrency = auto: the pool chooses its limit, up to this. */
+  maxConcurrency?: number;
   retry: RetryPolicy;
   serverSide: boolean;
   cacheControl: string;
@@ -95,7 +98,11 @@ export class BatchCopier {
     private readonly deps: CopierDeps,
     private readonly settings: CopierSettings,
   ) {
-    this.pool = new AdaptivePool({ concurrency: settings.concurrency, backlog: settings.concurrency * 4 });
+    this.pool = new AdaptivePool({
+      concurrency: settings.concurrency,
+      backlog: (settings.maxConcurrency ?? settings.concurrency) * 4,
+      ...(settings.maxConcurrency ? { autoMax: settings.maxConcurrency } : {}),
+    });
     this.rate = new RateLimiter(settings.maxRequestsPerSecond);
     this.holding = settings.retryLater === true;
     this.copyContext = {
@@ -111,7 +118,8 @@ export class BatchCopier {
       rate: this.rate,
       pacer: this.pool,
     };
-    deps.stats.concurrency = settings.concurrency;
+    deps.stats.setConcurrency(settings.concurrency);
+    deps.stats.concurrencyAuto = this.pool.autoTuned;
   }
 
   /** The run's lookups: its retry budget, rate cap, throttle feedback and request counts. */
@@ -203,7 +211,7 @@ export class BatchCopier {
         }
       } finally {
         stats.inFlight--;
-        stats.concurrency = this.pool.limit;
+        stats.setConcurrency(this.pool.limit);
       }
     });
   }

@@ -110,7 +110,7 @@ export async function runSync(outer: SyncDeps, settings: SyncSettings): Promise<
           read: settings.read,
           catalog: settings.catalog,
           lookup: copier.lookupContext(),
-          concurrency: settings.concurrency,
+          concurrency: deps.stats.concurrency || settings.concurrency, // auto: what the copies found
           dryRun: settings.dryRun,
           log: deps.log,
         })

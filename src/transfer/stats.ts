@@ -32,7 +32,11 @@ export interface StatsSnapshot {
   retriedKeys: number;
   requests: Record<RequestKind, number>;
   inFlight: number;
+  /** The copy limit now; with concurrencyAuto, the one the pool has chosen so far. */
   concurrency: number;
+  concurrencyAuto: boolean;
+  /** The highest limit of the run. */
+  concurrencyPeak: number;
 }
 
 function emptyCounters(): TableCounters {
@@ -50,7 +54,15 @@ export class Stats {
   retriedKeys = 0;
   inFlight = 0;
   concurrency = 0;
+  concurrencyAuto = false;
+  concurrencyPeak = 0;
   readonly requests: Record<RequestKind, number> = { list: 0, head: 0, get: 0, put: 0, copy: 0 };
+
+  /** The pool's current limit (called as copies end: cheap). */
+  setConcurrency(limit: number): void {
+    this.concurrency = limit;
+    if (limit > this.concurrencyPeak) this.concurrencyPeak = limit;
+  }
 
   table(name: TableName | string): TableCounters {
     let counters = this.tables.get(name);
@@ -90,6 +102,8 @@ export class Stats {
       requests: { ...this.requests },
       inFlight: this.inFlight,
       concurrency: this.concurrency,
+      concurrencyAuto: this.concurrencyAuto,
+      concurrencyPeak: this.concurrencyPeak,
     };
   }
 }

@@ -417,3 +417,133 @@ describe('RateLimiter', () => {
     }
   });
 });
+
+/**
+ * concurrency = auto against a simulated server on a fake clock: each task takes `latency` ms
+ * while at most `capacity` run, longer beyond (the server shares itself out), so objects/s
+ * rises with the limit up to `capacity` and is flat after. Deterministic: time only moves
+ * when the simulation moves it.
+ */
+async function simulateAuto(options: {
+  start: number;
+  max: number;
+  capacity: number;
+  latency: number;
+  tasks: number;
+  /** Fake ms between submissions (a slow producer); 0: as fast as the pool takes them. */
+  producerGap?: number;
+  onTime?: (now: number, pool: AdaptivePool) => void;
+}) {
+  let now = 0;
+  const pool = new AdaptivePool({
+    concurrency: options.start,
+    backlog: options.max * 4,
+    autoMax: options.max,
+    windowMs: 500,
+    now: () => now,
+  });
+  const running: Array<{ end: number; gate: Deferred }> = [];
+  const limits: number[] = [];
+  let finished = 0;
+  let submitted = 0;
+  const finishTimes: number[] = [];
+  const producer = (async () => {
+    for (let i = 0; i < options.tasks; i++) {
+      if (options.producerGap) {
+        const at = now + options.producerGap;
+        while (now < at) await settle(1);
+      }
+      await pool.submit(async () => {
+        const gate = deferred();
+        const slowdown = Math.max(1, (running.length + 1) / options.capacity);
+        running.push({ end: now + options.latency * slowdown, gate });
+        await gate.promise;
+      });
+      submitted++;
+    }
+  })();
+  while (finished < options.tasks) {
+    await settle();
+    if (running.length === 0) {
+      now += 1; // a slow producer: let time pass until it submits
+      continue;
+    }
+    running.sort((a, b) => a.end - b.end);
+    const next = running.shift()!;
+    now = Math.max(now, next.end);
+    next.gate.resolve();
+    finished++;
+    finishTimes.push(now);
+    limits.push(pool.limit);
+    options.onTime?.(now, pool);
+  }
+  await producer;
+  await pool.drain();
+  /** Tasks per second over the last half of the run. */
+  const half = finishTimes[Math.floor(finishTimes.length / 2)]!;
+  const last = finishTimes.at(-1)!;
+  const lateRate = ((finishTimes.length - Math.floor(finishTimes.length / 2)) * 1000) / (last - half);
+  return { pool, limits, lateRate, submitted };
+}
+
+describe('AdaptivePool, concurrency = auto', () => {
+  test('climbs from its start to about what the server can take, and no further', async () => {
+    const { limits, lateRate } = await simulateAuto({
+      start: 8,
+      max: 256,
+      capacity: 40,
+      latency: 100,
+      tasks: 6000,
+    });
+    const final = limits.at(-1)!;
+    assert.ok(final >= 40, `limit ${final} reached the server's 40`);
+    assert.ok(final <= 100, `limit ${final} stayed near the server's 40, not the cap of 256`);
+    assert.ok(Math.max(...limits) <= 256);
+    // The best fixed concurrency (40) gives 400 tasks/s here.
+    assert.ok(lateRate >= 0.9 * 400, `late rate ${lateRate.toFixed(0)}/s ≥ 90 % of 400/s`);
+  });
+
+  test('with a server that takes everything, climbs to the cap and stays there', async () => {
+    const { limits } = await simulateAuto({ start: 8, max: 64, capacity: 10_000, latency: 100, tasks: 4000 });
+    assert.equal(limits.at(-1), 64);
+    assert.ok(Math.max(...limits) <= 64);
+  });
+
+  test('a slow producer, not the limit, sets the pace: the limit is not raised', async () => {
+    const { limits } = await simulateAuto({
+      start: 8,
+      max: 256,
+      capacity: 1000,
+      latency: 100,
+      tasks: 150,
+      producerGap: 50,
+    });
+    assert.equal(Math.max(...limits), 8);
+  });
+
+  test('throttling halves the chosen limit', async () => {
+    let halvedFrom = 0;
+    let afterwards = 0;
+    await simulateAuto({
+      start: 8,
+      max: 256,
+      capacity: 10_000,
+      latency: 100,
+      tasks: 3000,
+      onTime: (now, pool) => {
+        if (halvedFrom === 0 && pool.limit >= 64) {
+          halvedFrom = pool.limit;
+          pool.throttled(now);
+          afterwards = pool.limit;
+        }
+      },
+    });
+    assert.ok(halvedFrom >= 64, 'climbed first');
+    assert.equal(afterwards, Math.floor(halvedFrom / 2));
+  });
+
+  test('a fixed pool never chooses (no autoMax): autoTuned is false', () => {
+    assert.equal(new AdaptivePool({ concurrency: 4, backlog: 0 }).autoTuned, false);
+    assert.equal(new AdaptivePool({ concurrency: 4, backlog: 0, autoMax: 8 }).autoTuned, true);
+  });
+});
