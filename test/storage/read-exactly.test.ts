@@ -24,7 +24,10 @@ describe('readExactly', () => {
 
   test('long: retryable, and the source is destroyed', async () => {
     const body = chunks('hello', ' world');
-    await assert.rejects(readExactly(body, 5), (e: unknown) => e instanceof StoreError && e.kind === 'retryable');
+    await assert.rejects(
+      readExactly(body, 5),
+      (e: unknown) => e instanceof StoreError && e.kind === 'retryable',
+    );
     assert.ok(body.destroyed);
   });
 
