@@ -464,13 +464,11 @@ function report(results: Row[]): void {
     );
   const slowMix = ratio('mix, +100 ms, c=8', 'objectsPerSecond');
   if (slowMix !== null) verdicts.push(`info  mix, +100 ms, c=8: ${slowMix.toFixed(2)}× rclone's objects/s`);
-  let bestFixed100 = 0;
   for (const c of [8, 24, 64]) {
     const mode = `thumbnails, +100 ms, c=${c}`;
     const r = find('mastodon-s3-sync', mode);
     const ref = find('reference', mode);
     if (!r) continue;
-    bestFixed100 = Math.max(bestFixed100, r.objectsPerSecond);
     const limit = c / 0.2;
     const ofLimit = r.objectsPerSecond / limit;
     const ofRef = ref ? r.objectsPerSecond / ref.objectsPerSecond : 0;
@@ -480,46 +478,29 @@ function report(results: Row[]): void {
       `${(100 * ofLimit).toFixed(0)} % of the limit, ${(100 * ofRef).toFixed(0)} % of the reference (${ref?.objectsPerSecond ?? '-'} obj/s)`,
     );
   }
-  const auto100 = find('mastodon-s3-sync', 'thumbnails, +100 ms, auto');
-  if (auto100 && bestFixed100 > 0)
-    target(
-      'thumbnails, +100 ms: auto ≥ 90 % of the best fixed',
-      auto100.objectsPerSecond >= 0.9 * bestFixed100,
-      `${auto100.objectsPerSecond} vs ${bestFixed100} obj/s (${((100 * auto100.objectsPerSecond) / bestFixed100).toFixed(0)} %)`,
+  /** concurrency auto against the best fixed concurrency of the same data set and latency. */
+  const autoAgainstFixed = (dataset: Row['dataset'], latencyMs: number) => {
+    const ours = results.filter(
+      (r) =>
+        r.tool === 'mastodon-s3-sync' &&
+        r.dataset === dataset &&
+        r.latencyMs === latencyMs &&
+        !r.mode.startsWith('re-run') &&
+        !r.mode.endsWith('(for the re-run)'),
     );
-  const fixed20 = results.filter(
-    (r) =>
-      r.tool === 'mastodon-s3-sync' &&
-      r.dataset === 'thumbnails' &&
-      r.latencyMs === 20 &&
-      r.concurrency !== 'auto',
-  );
-  const auto20 = find('mastodon-s3-sync', 'thumbnails, +20 ms, auto');
-  if (auto20 && fixed20.length > 0) {
-    const best = Math.max(...fixed20.map((r) => r.objectsPerSecond));
+    const auto = ours.find((r) => r.concurrency === 'auto');
+    const fixed = ours.filter((r) => r.concurrency !== 'auto');
+    if (!auto || fixed.length === 0) return;
+    const best = Math.max(...fixed.map((r) => r.objectsPerSecond));
     target(
-      'thumbnails, +20 ms: auto ≥ 90 % of the best fixed',
-      auto20.objectsPerSecond >= 0.9 * best,
-      `${auto20.objectsPerSecond} vs ${best} obj/s (${((100 * auto20.objectsPerSecond) / best).toFixed(0)} %)`,
+      `${dataset}, +${latencyMs} ms: auto ≥ 90 % of the best fixed`,
+      auto.objectsPerSecond >= 0.9 * best,
+      `${auto.objectsPerSecond} vs ${best} obj/s (${((100 * auto.objectsPerSecond) / best).toFixed(0)} %)`,
     );
-  }
-  const fixedMix20 = results.filter(
-    (r) =>
-      r.tool === 'mastodon-s3-sync' &&
-      r.dataset === 'mix' &&
-      r.latencyMs === 20 &&
-      r.concurrency !== 'auto' &&
-      !r.mode.startsWith('re-run'),
-  );
-  const autoMix20 = find('mastodon-s3-sync', 'mix, +20 ms, auto');
-  if (autoMix20 && fixedMix20.length > 0) {
-    const best = Math.max(...fixedMix20.map((r) => r.objectsPerSecond));
-    target(
-      'mix, +20 ms: auto ≥ 90 % of the best fixed',
-      autoMix20.objectsPerSecond >= 0.9 * best,
-      `${autoMix20.objectsPerSecond} vs ${best} obj/s (${((100 * autoMix20.objectsPerSecond) / best).toFixed(0)} %)`,
-    );
-  }
+  };
+  autoAgainstFixed('thumbnails', 100);
+  autoAgainstFixed('thumbnails', 20);
+  autoAgainstFixed('mix', 20);
   const rerun = find('mastodon-s3-sync', 're-run: mix, +20 ms, c=16');
   if (rerun?.requestsPerObject != null)
     target(
