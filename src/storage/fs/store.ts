@@ -5,7 +5,6 @@
  * stored (the web server derives them), so head/read report none and the catalog's apply.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
@@ -111,13 +110,15 @@ export class FsStore implements ObjectStore {
     try {
       await mkdir(dirname(path), { recursive: true });
       await rm(temp, { force: true }); // a killed run's leftover; 'wx' below never follows a link
-      await pipeline(
-        body,
-        createWriteStream(temp, { flags: 'wx', mode: options.acl === 'private' ? 0o600 : 0o644 }),
-        {
-          ...(options.signal ? { signal: options.signal } : {}),
-        },
-      );
+      // The file is opened before the copy starts and closed before the cleanup below runs: a
+      // stream that opened it lazily could create the temp file after a failed body's rm.
+      const handle = await open(temp, 'wx', options.acl === 'private' ? 0o600 : 0o644);
+      const out = handle.createWriteStream();
+      try {
+        await pipeline(body, out, options.signal ? { signal: options.signal } : {});
+      } finally {
+        if (!out.closed) await new Promise<void>((settle) => out.once('close', () => settle()));
+      }
       const written = await stat(temp);
       if (written.size !== options.size) {
         throw new StoreError('retryable', `write ${key}: wrote ${written.size} of ${options.size} bytes`);
