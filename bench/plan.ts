@@ -34,7 +34,7 @@ import { CliFailed, hasGnuTime, type RunResult, runCli, stopRunning } from './li
 import { describeMix, expectedMediaKeys, seedMediaAttachments } from './lib/seed.ts';
 
 const TARGET_KEYS_PER_SECOND = 100_000;
-const TARGET_PEAK_RSS_MB = 150;
+const TARGET_PEAK_RSS_MB = 120;
 /** Peak RSS may grow by this fraction from the smallest to the largest size and still be "flat". */
 const FLAT_TOLERANCE = 0.2;
 const FIRST_SIZE = 100_000;
