@@ -9,8 +9,15 @@
  * while a consumer takes jobs as fast as they come — the bound `max_waiting` gives.
  *
  * Each Redis is a private redis-server on a loopback port, so its peak is this run's alone.
- * Flags: --objects N (5000), --concurrency N (16), --latency MS (20), --rows N (200000),
- * --no-enqueue.
+ * Flags: --objects N (5000), --concurrency N (16, per process), --latency MS (20),
+ * --rows N (200000), --no-enqueue, and for the scaling check:
+ * --dataset main|thumbnails (main: the mix of `npm run bench`; thumbnails: every object 5–40 KB),
+ * --workers LIST (1,2: the worker counts to run), --batch-size N ([queue] batch_size; default
+ * the config's), --no-sync (skip the in-process sync).
+ * --scaling is --dataset thumbnails --latency 100 --concurrency 8 --workers 1,3 --no-sync
+ * --no-enqueue (any of them may still be given): whether 3 workers reach 2.4× one worker.
+ * Whenever 1 and N > 1 workers both ran, it prints N workers' objects/s over one worker's and,
+ * for 3 workers, a PASS/FAIL line for "≥ 2.4×" (informational: the exit code stays 0).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,7 +33,7 @@ import { closeQueues, openQueues } from '../src/queue/queues.ts';
 import type { QueueSettings } from '../src/queue/settings.ts';
 import { createTestDatabase } from '../test/helpers/pg.ts';
 import { startPrivateRedis } from '../test/helpers/redis.ts';
-import { iniFor, mainDataset, seedDatabase, seedObjects } from './lib/dataset.ts';
+import { iniFor, mainDataset, seedDatabase, seedObjects, thumbnailDataset } from './lib/dataset.ts';
 import { seedMediaAttachments } from './lib/seed.ts';
 import { timed } from './lib/timed.ts';
 
@@ -34,15 +41,37 @@ const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'mastodon-s3-sync');
 const MB = 1024 * 1024;
 
-function flag(name: string, fallback: number): number {
+const SCALING = process.argv.includes('--scaling');
+function option(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);
-  return at >= 0 ? Number(process.argv[at + 1]) : fallback;
+  return at >= 0 ? process.argv[at + 1] : undefined;
+}
+function flag(name: string, fallback: number): number {
+  const value = option(name);
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name}: expected a number, got ${value}`);
+  return n;
 }
 const OBJECTS = flag('objects', 5000);
-const CONCURRENCY = flag('concurrency', 16);
-const LATENCY_MS = flag('latency', 20);
+const CONCURRENCY = flag('concurrency', SCALING ? 8 : 16);
+const LATENCY_MS = flag('latency', SCALING ? 100 : 20);
 const ENQUEUE_ROWS = flag('rows', 200_000);
-const WITH_ENQUEUE = !process.argv.includes('--no-enqueue');
+const WITH_ENQUEUE = !SCALING && !process.argv.includes('--no-enqueue');
+const WITH_SYNC = !SCALING && !process.argv.includes('--no-sync');
+const DATASET = option('dataset') ?? (SCALING ? 'thumbnails' : 'main');
+if (DATASET !== 'main' && DATASET !== 'thumbnails')
+  throw new Error(`--dataset: main or thumbnails, got ${DATASET}`);
+const WORKERS = (option('workers') ?? (SCALING ? '1,3' : '1,2')).split(',').map((w) => {
+  const n = Number(w);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--workers: a list of counts like 1,3, got ${w}`);
+  return n;
+});
+/** [queue] batch_size of the distributed runs (null: the config's default). */
+const BATCH_SIZE = option('batch-size') === undefined ? null : flag('batch-size', 0);
+/** The scaling target: 3 workers at least this many times one worker's objects/s. */
+const TARGET_WORKERS = 3;
+const TARGET_RATIO = 2.4;
 const ENV = {
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   CONFIG_FILE: '',
@@ -70,10 +99,14 @@ async function redisMemory(url: string): Promise<{ usedMB: number; peakMB: numbe
 
 interface Row {
   mode: string;
+  /** Worker processes (0: the in-process sync). */
+  workers: number;
   seconds: number;
   objectsPerSecond: number;
   mbPerSecond: number;
   redisPeakMB: number | null;
+  /** Requests both stores answered, per object. */
+  requestsPerObject: number;
 }
 
 /** Reads the run's progress straight from Redis (spawning `status` each time would steal the CPU it measures). */
@@ -134,7 +167,7 @@ async function copyComparison(work: string): Promise<Row[]> {
   const servers: [S3Server, S3Server] = await Promise.all([
     startS3Server({ buckets: ['source'], accessKeyId: 'BENCH-SRC', secretAccessKey: 'bench-source-secret' }),
     startS3Server({
-      buckets: ['sync', 'workers-1', 'workers-2'],
+      buckets: ['sync', ...WORKERS.map((n) => `workers-${n}`)],
       accessKeyId: 'BENCH-DST',
       secretAccessKey: 'bench-destination-secret',
     }),
@@ -142,45 +175,54 @@ async function copyComparison(work: string): Promise<Row[]> {
   const proxies = await Promise.all(
     servers.map((s) => startProxyProcess({ target: s.endpoint, latencyMs: LATENCY_MS })),
   );
-  const { rows: dbRows, keys } = mainDataset(OBJECTS);
+  const { rows: dbRows, keys } = (DATASET === 'thumbnails' ? thumbnailDataset : mainDataset)(OBJECTS);
+  const requestsSoFar = async () =>
+    (await Promise.all(proxies.map((p) => p.count()))).reduce((a, b) => a + b, 0);
   const db = await seedDatabase(dbRows, 'msst_bench_dist');
   try {
     const totalBytes = keys.reduce((n, k) => n + k.size, 0);
-    console.log(`seeding ${keys.length} objects, ${(totalBytes / MB).toFixed(0)} MB …`);
+    console.log(`seeding ${keys.length} ${DATASET} objects, ${(totalBytes / MB).toFixed(0)} MB …`);
     await seedObjects(servers[0], 'source', keys);
     const ini = (bucket: string, redis = '') => {
       const path = join(work, `${bucket}.ini`);
       const base = iniFor(db, proxies[0]!.endpoint, proxies[1]!.endpoint, 'source', bucket, servers);
       writeFileSync(
         path,
-        `${base}\n[queue]\nconcurrency = ${CONCURRENCY}\n${redis ? `redis = ${redis}\nprefix = bench-${bucket}\n` : ''}`,
+        `${base}\n[queue]\nconcurrency = ${CONCURRENCY}\n${BATCH_SIZE === null ? '' : `batch_size = ${BATCH_SIZE}\n`}${redis ? `redis = ${redis}\nprefix = bench-${bucket}\n` : ''}`,
       );
       return path;
     };
-    const started = Date.now();
-    await cli([
-      'sync',
-      '--config',
-      ini('sync'),
-      '--concurrency',
-      String(CONCURRENCY),
-      '--json',
-      '--no-progress',
-      '--log-level',
-      'warn',
-    ]);
-    const syncSeconds = (Date.now() - started) / 1000;
-    rows.push({
-      mode: 'sync (in process)',
-      seconds: syncSeconds,
-      objectsPerSecond: keys.length / syncSeconds,
-      mbPerSecond: totalBytes / MB / syncSeconds,
-      redisPeakMB: null,
-    });
-    console.log(`  sync: ${syncSeconds.toFixed(1)} s`);
-    for (const workers of [1, 2]) {
+    const syncRun = async (): Promise<void> => {
+      const requestsBefore = await requestsSoFar();
+      const started = Date.now();
+      await cli([
+        'sync',
+        '--config',
+        ini('sync'),
+        '--concurrency',
+        String(CONCURRENCY),
+        '--json',
+        '--no-progress',
+        '--log-level',
+        'warn',
+      ]);
+      const syncSeconds = (Date.now() - started) / 1000;
+      rows.push({
+        mode: 'sync (in process)',
+        workers: 0,
+        seconds: syncSeconds,
+        objectsPerSecond: keys.length / syncSeconds,
+        mbPerSecond: totalBytes / MB / syncSeconds,
+        redisPeakMB: null,
+        requestsPerObject: ((await requestsSoFar()) - requestsBefore) / keys.length,
+      });
+      console.log(`  sync: ${syncSeconds.toFixed(1)} s`);
+    };
+    if (WITH_SYNC) await syncRun();
+    for (const workers of WORKERS) {
       const redis = await startPrivateRedis();
       try {
+        const requestsBefore = await requestsSoFar();
         const run = await distributedRun(
           ini(`workers-${workers}`, redis.url),
           redis.url,
@@ -190,10 +232,12 @@ async function copyComparison(work: string): Promise<Row[]> {
         const memory = await redisMemory(redis.url);
         rows.push({
           mode: `jobs + ${workers} worker${workers > 1 ? 's' : ''}`,
+          workers,
           seconds: run.seconds,
           objectsPerSecond: keys.length / run.seconds,
           mbPerSecond: totalBytes / MB / run.seconds,
           redisPeakMB: memory.peakMB,
+          requestsPerObject: ((await requestsSoFar()) - requestsBefore) / keys.length,
         });
         console.log(
           `  jobs + ${workers} worker(s): ${run.seconds.toFixed(1)} s, Redis peak ${memory.peakMB.toFixed(1)} MB`,
@@ -208,6 +252,27 @@ async function copyComparison(work: string): Promise<Row[]> {
     await Promise.all(servers.map((s) => s.stop()));
   }
   return rows;
+}
+
+interface Scaling {
+  workers: number;
+  objectsPerSecond: number;
+  oneWorkerObjectsPerSecond: number;
+  ratio: number;
+}
+
+/** N workers' objects/s over one worker's, for every N > 1 that ran beside 1. */
+function scalingOf(copies: readonly Row[]): Scaling[] {
+  const one = copies.find((r) => r.workers === 1);
+  if (!one) return [];
+  return copies
+    .filter((r) => r.workers > 1)
+    .map((r) => ({
+      workers: r.workers,
+      objectsPerSecond: r.objectsPerSecond,
+      oneWorkerObjectsPerSecond: one.objectsPerSecond,
+      ratio: r.objectsPerSecond / one.objectsPerSecond,
+    }));
 }
 
 interface EnqueueRow {
@@ -284,13 +349,33 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'msst-bench-dist-'));
   try {
     const copies = await copyComparison(work);
-    const syncRate = copies[0]!.objectsPerSecond;
+    const syncRate = copies.find((r) => r.workers === 0)?.objectsPerSecond ?? null;
     console.log(
-      `\nmode                objects/s   MB/s   vs sync   Redis peak MB   (+${LATENCY_MS} ms per request, concurrency ${CONCURRENCY} per process)`,
+      `\nmode                objects/s   MB/s   vs sync   Redis peak MB   requests/object   (${DATASET} data set, +${LATENCY_MS} ms per request, concurrency ${CONCURRENCY} per process${BATCH_SIZE === null ? '' : `, batch_size ${BATCH_SIZE}`})`,
     );
     for (const r of copies) {
       console.log(
-        `${r.mode.padEnd(20)}${r.objectsPerSecond.toFixed(1).padStart(9)}${r.mbPerSecond.toFixed(1).padStart(7)}${`${(r.objectsPerSecond / syncRate).toFixed(2)}×`.padStart(10)}${(r.redisPeakMB === null ? '-' : r.redisPeakMB.toFixed(1)).padStart(16)}`,
+        `${r.mode.padEnd(20)}${r.objectsPerSecond.toFixed(1).padStart(9)}${r.mbPerSecond.toFixed(1).padStart(7)}${(syncRate === null ? '-' : `${(r.objectsPerSecond / syncRate).toFixed(2)}×`).padStart(10)}${(r.redisPeakMB === null ? '-' : r.redisPeakMB.toFixed(1)).padStart(16)}${r.requestsPerObject.toFixed(3).padStart(18)}`,
+      );
+    }
+    const scaling = scalingOf(copies);
+    for (const s of scaling) {
+      console.log(
+        `${s.workers} workers: ${s.objectsPerSecond.toFixed(1)} objects/s = ${s.ratio.toFixed(2)}× one worker (${s.oneWorkerObjectsPerSecond.toFixed(1)} objects/s)`,
+      );
+    }
+    const target = scaling.find((s) => s.workers === TARGET_WORKERS);
+    const verdict = target
+      ? {
+          workers: TARGET_WORKERS,
+          ratio: target.ratio,
+          target: TARGET_RATIO,
+          pass: target.ratio >= TARGET_RATIO,
+        }
+      : null;
+    if (verdict) {
+      console.log(
+        `${verdict.pass ? 'PASS' : 'FAIL'}: ${TARGET_WORKERS} workers ${verdict.ratio.toFixed(2)}× one worker (target ≥ ${TARGET_RATIO}×; informational)`,
       );
     }
     const enqueue = WITH_ENQUEUE ? await enqueueMemory(work) : [];
@@ -300,7 +385,17 @@ async function main(): Promise<void> {
       );
     }
     console.log(
-      JSON.stringify({ objects: OBJECTS, concurrency: CONCURRENCY, latencyMs: LATENCY_MS, copies, enqueue }),
+      JSON.stringify({
+        objects: OBJECTS,
+        concurrency: CONCURRENCY,
+        latencyMs: LATENCY_MS,
+        dataset: DATASET,
+        batchSize: BATCH_SIZE,
+        copies,
+        enqueue,
+        scaling,
+        verdict,
+      }),
     );
   } finally {
     rmSync(work, { recursive: true, force: true });

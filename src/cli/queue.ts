@@ -132,6 +132,7 @@ export async function runWorkerCommand(
     log: ctx.log,
     settings,
     tables,
+    concurrency: copier.concurrency,
   });
   worker.start();
   ctx.log.info(

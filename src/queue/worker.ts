@@ -8,6 +8,8 @@
  *   failed, its data listing exactly which keys failed and why (`jobs --retry-failed`).
  * - Its outcome is counted once, atomically, when it ends (see progress.ts); meanwhile the
  *   live counts travel in the worker's heartbeat.
+ * - It takes batches only as fast as it copies them (intake.ts): it holds a few rounds of copies
+ *   ahead, never a backlog other workers could have shared.
  */
 import { hostname } from 'node:os';
 import { type Job, Worker } from 'bullmq';
@@ -16,13 +18,12 @@ import type { Logger } from '../log.ts';
 import { TABLE_NAMES, type TableName } from '../mastodon/types.ts';
 import { type BatchCopier, type BatchTally, emptyTally } from '../run/copier.ts';
 import { outcomesOf } from '../transfer/outcomes.ts';
+import { type HeldBatch, Intake, MAX_BATCHES_PER_TABLE } from './intake.ts';
 import type { BatchJobData, BatchJobResult } from './job.ts';
 import { fromJobKey } from './job.ts';
 import type { Counters, ProblemEntry, SharedProgress } from './progress.ts';
 import type { QueueSettings } from './settings.ts';
 
-/** Batches one worker holds per table at once: while one batch's last copies finish, the next one's lookups run. */
-const BATCHES_PER_TABLE = 2;
 const HEARTBEAT_MS = 1000;
 
 export interface WorkerDeps {
@@ -32,11 +33,20 @@ export interface WorkerDeps {
   log: Logger;
   settings: QueueSettings;
   tables?: readonly TableName[];
+  /** Objects the copier copies at once (`--concurrency`); default `settings.concurrency`. */
+  concurrency?: number;
 }
 
 interface ActiveBatch {
   table: TableName;
+  /** Keys of the batch (the tally knows them only once its lookups are done). */
+  keys: number;
   tally: BatchTally;
+}
+
+/** How many of a batch's keys are done so far. */
+function doneOf(tally: BatchTally): number {
+  return tally.copied + tally.skipped + tally.missing + tally.failed + tally.interrupted;
 }
 
 const countersOf = (tally: BatchTally): Counters => outcomesOf(tally);
@@ -47,6 +57,7 @@ export class QueueWorker {
   private readonly active = new Map<string, ActiveBatch>();
   private readonly startedAt = Date.now();
   private heartbeat: NodeJS.Timeout | null = null;
+  private intake: Intake | null = null;
   batchesDone = 0;
 
   constructor(private readonly deps: WorkerDeps) {}
@@ -57,7 +68,7 @@ export class QueueWorker {
       const worker = new Worker<BatchJobData, BatchJobResult>(table, (job) => this.process(job), {
         connection,
         prefix: settings.prefix,
-        concurrency: BATCHES_PER_TABLE,
+        concurrency: MAX_BATCHES_PER_TABLE,
         lockDuration: settings.lockMs,
         stalledInterval: settings.lockMs,
         // A batch may be interrupted by several killed workers before one finishes it.
@@ -69,8 +80,20 @@ export class QueueWorker {
       worker.on('error', (error) => log.warn({ table, err: error.message }, 'queue connection problem'));
       this.workers.push(worker);
     }
+    this.intake = new Intake(
+      this.workers,
+      () => this.held(),
+      this.deps.concurrency ?? settings.concurrency,
+      (error) => log.warn({ err: error.message }, 'queue connection problem'),
+    );
+    this.intake.start();
     this.heartbeat = setInterval(() => void this.beat().catch(() => {}), HEARTBEAT_MS);
     void this.beat().catch(() => {});
+  }
+
+  /** The batches in progress, as the intake counts them. */
+  private *held(): Iterable<HeldBatch> {
+    for (const { keys, tally } of this.active.values()) yield { keys, done: doneOf(tally) };
   }
 
   private async beat(): Promise<void> {
@@ -99,8 +122,9 @@ export class QueueWorker {
     const jobId = job.id!;
     const alternates = new Map(data.keys.flatMap((k) => (k.alt ? [[k.key, k.alt] as const] : [])));
     const items = data.keys.map((k) => fromJobKey(data.table, k));
-    const live: ActiveBatch = { table: data.table, tally: emptyTally() };
+    const live: ActiveBatch = { table: data.table, keys: items.length, tally: emptyTally() };
     this.active.set(jobId, live);
+    this.intake?.check();
     try {
       const submitted = await copier.submitBatch(items, (item) => alternates.get(item.key) ?? null);
       live.tally = submitted.tally; // updated as copies end: the heartbeat shows it
@@ -109,6 +133,7 @@ export class QueueWorker {
       // Only now: until the batch is committed, the heartbeat carries its counts (the
       // overview drops them once the batch id is in the done set).
       this.active.delete(jobId);
+      this.intake?.check();
     }
   }
 
@@ -154,6 +179,7 @@ export class QueueWorker {
 
   /** Stops taking batches; waits for those in progress to finish (SIGTERM). */
   async close(): Promise<void> {
+    this.intake?.stop();
     await Promise.all(this.workers.map((w) => w.close()));
     if (this.heartbeat) clearInterval(this.heartbeat);
     await this.deps.progress.forget(this.id).catch(() => {});
