@@ -9,6 +9,10 @@
  * batch. Each page resolves at least one key, so the worst case (a bucket full of unrelated
  * keys between ours) is one request per key, as HEAD would be.
  *
+ * A page asks for about as many keys as are still unresolved (twice that, plus a few, for
+ * unrelated keys between ours), not always 1,000: a page's cost grows with its length, and
+ * a worker's batch of 20 keys would otherwise pay for 1,000.
+ *
  * Filesystem (stat is cheaper than walking directories): one stat per key.
  */
 import { compareUtf8 } from '../lib/utf8.ts';
@@ -34,6 +38,16 @@ export function firstTwoSegments(key: string): string {
 
 const byUtf8 = compareUtf8;
 
+/** Keys asked for beyond twice the unresolved ones: room for a few keys that are not ours. */
+const PAGE_SLACK = 16;
+/** S3's largest page. */
+const PAGE_MAX = 1000;
+
+/** The page size to ask for while `unresolved` keys of a range are still to be found. */
+export function pageSizeFor(unresolved: number): number {
+  return Math.min(PAGE_MAX, unresolved * 2 + PAGE_SLACK);
+}
+
 /** The key minus its last character — a whole code point, never half a surrogate pair (an emoji). */
 function withoutLastCharacter(key: string): string {
   const last = key.charCodeAt(key.length - 1);
@@ -56,7 +70,8 @@ async function listRange(
     const floor = withoutLastCharacter(sortedKeys[next]!);
     const startAfter = cursor !== undefined && byUtf8(cursor, floor) > 0 ? cursor : floor;
     ctx.onRequest('list');
-    const page = await ctx.retry(() => store.list(prefix, startAfter, ctx.signal));
+    const pageSize = pageSizeFor(sortedKeys.length - next);
+    const page = await ctx.retry(() => store.list(prefix, startAfter, ctx.signal, pageSize));
     for (const item of page.items) if (wanted.has(item.key)) found.set(item.key, item);
     if (!page.truncated || page.items.length === 0) return; // everything from here on has been seen
     cursor = page.items[page.items.length - 1]!.key;

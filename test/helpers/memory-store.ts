@@ -79,6 +79,8 @@ export interface MemoryCall {
   /** Logical key (list: the prefix; abortUpload: the full key; check: ''). */
   key: string;
   startAfter?: string;
+  /** list: the page size asked for. */
+  maxKeys?: number;
   /** list: how many items the page held. */
   returned?: number;
   /** copy: the key in the source store. */
@@ -416,8 +418,18 @@ export class MemoryStore implements ObjectStore {
     }
   }
 
-  async list(prefix: string, startAfter: string | undefined, signal?: AbortSignal): Promise<ListPage> {
-    const call: MemoryCall = { op: 'list', key: prefix, ...(startAfter !== undefined ? { startAfter } : {}) };
+  async list(
+    prefix: string,
+    startAfter: string | undefined,
+    signal?: AbortSignal,
+    maxKeys = 1000,
+  ): Promise<ListPage> {
+    const call: MemoryCall = {
+      op: 'list',
+      key: prefix,
+      ...(startAfter !== undefined ? { startAfter } : {}),
+      maxKeys,
+    };
     await this.begin(call, signal);
     const full = this.fullKey(prefix);
     const after = startAfter === undefined ? undefined : this.fullKey(startAfter);
@@ -426,7 +438,7 @@ export class MemoryStore implements ObjectStore {
     const matching = [...bucket.keys()]
       .filter((k) => k.startsWith(full) && (after === undefined || byUtf8(k, after) > 0))
       .sort(byUtf8);
-    const items = matching.slice(0, this.pageSize).map((fullKey) => {
+    const items = matching.slice(0, Math.min(this.pageSize, maxKeys)).map((fullKey) => {
       const object = bucket.get(fullKey)!;
       const info: ObjectInfo = { key: fullKey.slice(strip.length), size: object.data.length };
       if (this.etags) info.etag = object.etag;

@@ -40,6 +40,7 @@ export type CaseId =
   | 'list-prefix'
   | 'list-partial-prefix'
   | 'list-paging'
+  | 'list-max-keys'
   | 'short-body'
   | 'long-body'
   | 'failing-body'
@@ -559,6 +560,27 @@ export function describeObjectStore(name: string, setup: ConformanceSetup): void
             [setup.pageSize, 2],
           );
         }
+      },
+    );
+
+    it(
+      'list-max-keys',
+      'a page holds at most the keys asked for, truncated when more follow, and goes on after them',
+      async (h) => {
+        const keys = Array.from({ length: 7 }, (_, i) => `g/${i}.png`);
+        await eachLimited(keys, 7, (key) => h.putRaw(fullKey(key), Buffer.from('g')));
+        const first = await h.store.list('g/', undefined, undefined, 3);
+        assert.deepEqual(
+          first.items.map((i) => i.key),
+          keys.slice(0, 3),
+        );
+        assert.equal(first.truncated, true);
+        const rest = await h.store.list('g/', 'g/2.png', undefined, 10);
+        assert.deepEqual(
+          rest.items.map((i) => i.key),
+          keys.slice(3),
+        );
+        assert.equal(rest.truncated, false);
       },
     );
 

@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import { idPartition } from '../../src/mastodon/catalog.ts';
 import { attachmentPrefix } from '../../src/mastodon/paperclip.ts';
 import type { ListPage, ObjectInfo, ObjectStore, StoreFeatures } from '../../src/storage/types.ts';
-import { type LookupContext, lookupKeys } from '../../src/transfer/lookup.ts';
+import { type LookupContext, lookupKeys, pageSizeFor } from '../../src/transfer/lookup.ts';
 
 function byUtf8(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
@@ -24,6 +24,7 @@ function isWellFormed(s: string): boolean {
 interface ListCall {
   prefix: string;
   startAfter: string | undefined;
+  maxKeys: number;
   returned: number;
 }
 
@@ -66,7 +67,13 @@ class MemoryStore implements ObjectStore {
     throw new Error('lookup must not write');
   }
 
-  async list(prefix: string, startAfter: string | undefined): Promise<ListPage> {
+  async list(
+    prefix: string,
+    startAfter: string | undefined,
+    _signal?: AbortSignal,
+    maxKeys = 1000,
+  ): Promise<ListPage> {
+    const pageSize = Math.min(this.pageSize, maxKeys);
     if (this.failures > 0) {
       this.failures--;
       throw new Error('transient');
@@ -79,13 +86,13 @@ class MemoryStore implements ObjectStore {
     const items: ObjectInfo[] = [];
     let truncated = false;
     for (; at < this.sorted.length && this.sorted[at]!.info.key.startsWith(prefix); at++) {
-      if (items.length === this.pageSize) {
+      if (items.length === pageSize) {
         truncated = true;
         break;
       }
       items.push(this.sorted[at]!.info);
     }
-    this.listCalls.push({ prefix, startAfter, returned: items.length });
+    this.listCalls.push({ prefix, startAfter, maxKeys, returned: items.length });
     return { items, truncated };
   }
 
@@ -249,6 +256,49 @@ describe('lookupKeys on a listing store', () => {
     assert.ok(store.listCalls.length <= Math.ceil(5_000 / 1_000) + 1, `${store.listCalls.length} lists`);
     assert.equal(ctx.requests.list, store.listCalls.length);
     assert.equal(ctx.requests.head, 0);
+    assertProgress(store.listCalls);
+  });
+
+  test('a small batch asks for a small page, and one page still answers it', async () => {
+    // A worker's batch of 20 keys in a bucket of 4,000 objects: a 1,000-key page would cost
+    // the server 10x a 56-key one and answer nothing more.
+    const objects = Array.from({ length: 4_000 }, (_, i) => object(mediaKey(i + 1)));
+    const store = new MemoryStore(objects);
+    const keys = objects.slice(2_000, 2_020).map((o) => o.key);
+    const ctx = context();
+    const found = await lookupKeys(store, keys, ctx);
+    assert.deepEqual(
+      sortedEntries(found),
+      sortedEntries(expectedFound(new Map(objects.map((o) => [o.key, o])), keys)),
+    );
+    assert.deepEqual(
+      store.listCalls.map((c) => c.maxKeys),
+      [pageSizeFor(20)],
+    );
+    assert.ok(pageSizeFor(20) < 100);
+  });
+
+  test('the page size shrinks with the keys still unresolved, never above 1,000', () => {
+    assert.equal(pageSizeFor(5_000), 1_000);
+    assert.equal(pageSizeFor(492), 1_000);
+    assert.equal(pageSizeFor(100), 216);
+    assert.equal(pageSizeFor(1), 18);
+  });
+
+  test('a later page asks only for what is still unresolved', async () => {
+    // 1,200 present keys, each followed by an unrelated one: the first page (1,000) resolves
+    // about 500; the next asks for the rest plus room, not another 1,000.
+    const ours = Array.from({ length: 1_200 }, (_, i) => object(mediaKey(i + 1, 'original', 'a.png')));
+    const theirs = Array.from({ length: 1_200 }, (_, i) => object(mediaKey(i + 1, 'original', 'b.png')));
+    const store = new MemoryStore([...ours, ...theirs]);
+    const keys = ours.map((o) => o.key);
+    const ctx = context();
+    const found = await lookupKeys(store, keys, ctx);
+    assert.equal(found.size, 1_200);
+    const sizes = store.listCalls.map((c) => c.maxKeys);
+    assert.equal(sizes[0], 1_000);
+    for (let i = 1; i < sizes.length; i++) assert.ok(sizes[i]! <= sizes[i - 1]!, `${sizes}`);
+    assert.ok(sizes.at(-1)! < 1_000, `${sizes}`);
     assertProgress(store.listCalls);
   });
 

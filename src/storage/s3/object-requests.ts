@@ -286,16 +286,17 @@ export class ObjectRequests {
   }
 
   /**
-   * ListObjectsV2, one page of up to 1,000 keys after `startAfter` (full keys: the caller
-   * applies its prefix). Parsed here from the XML (three fields per entry) instead of by the
+   * ListObjectsV2, one page of up to `maxKeys` (≤ 1,000) keys after `startAfter` (full keys:
+   * the caller applies its prefix). Parsed here from the XML (three fields per entry) instead of by the
    * SDK's schema-driven parser, which cost ≈ 0.07 ms per listed key.
    */
   async list(
     prefix: string,
     startAfter: string | undefined,
     signal?: AbortSignal,
+    maxKeys = 1000,
   ): Promise<{ items: ListedObject[]; truncated: boolean }> {
-    const query: Record<string, string> = { 'list-type': '2', 'max-keys': '1000', prefix };
+    const query: Record<string, string> = { 'list-type': '2', 'max-keys': String(maxKeys), prefix };
     if (startAfter !== undefined) query['start-after'] = startAfter;
     const { request, response } = this.openPath('GET', this.bucketPath, `LIST ${prefix}`, {}, signal, query);
     request.end();

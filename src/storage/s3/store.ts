@@ -67,6 +67,13 @@ export interface S3StoreOptions {
 
 /** Parts of one multipart upload sent at once. */
 const PART_QUEUE = 2;
+/** The most keys one ListObjectsV2 page holds (S3's own limit). */
+const LIST_MAX_KEYS = 1000;
+
+/** A page size S3 accepts: a whole number from 1 to 1,000. */
+function clampPageSize(maxKeys: number): number {
+  return Math.min(LIST_MAX_KEYS, Math.max(1, Math.floor(maxKeys) || LIST_MAX_KEYS));
+}
 
 function stripQuotes(etag: string | undefined): string | undefined {
   return etag?.replace(/^"|"$/g, '');
@@ -414,13 +421,20 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async list(prefix: string, startAfter: string | undefined, signal?: AbortSignal): Promise<ListPage> {
+  async list(
+    prefix: string,
+    startAfter: string | undefined,
+    signal?: AbortSignal,
+    maxKeys = LIST_MAX_KEYS,
+  ): Promise<ListPage> {
+    const pageSize = clampPageSize(maxKeys);
     try {
       if (this.options.objectRequests) {
         const page = await this.options.objectRequests.list(
           this.fullKey(prefix),
           startAfter === undefined ? undefined : this.fullKey(startAfter),
           signal,
+          pageSize,
         );
         for (const item of page.items) item.key = this.logicalKey(item.key);
         return page;
@@ -430,7 +444,7 @@ export class S3Store implements ObjectStore {
           Bucket: this.options.bucket,
           Prefix: this.fullKey(prefix),
           ...(startAfter !== undefined ? { StartAfter: this.fullKey(startAfter) } : {}),
-          MaxKeys: 1000,
+          MaxKeys: pageSize,
         }),
         { abortSignal: signal },
       );
