@@ -27,7 +27,7 @@
  * lat100, auto, loopback, rerun, memory), --out FILE.
  */
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startProxyProcess } from '../dev/proxy.ts';
@@ -47,6 +47,11 @@ import { type Timed, timed } from './lib/timed.ts';
 const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'mastodon-s3-sync');
 const REFERENCE = join(ROOT, 'bench', 'lib', 'reference-client.mjs');
+/**
+ * The tool runs as an admin runs it, through bin/'s shebang (`env -S node <flags>`); the
+ * reference client gets the same node flags, so the ceiling is measured under the same GC.
+ */
+const SHEBANG_NODE_FLAGS = readFileSync(BIN, 'utf8').split('\n')[0]!.split(/\s+/).slice(3);
 const MB = 1024 * 1024;
 
 function flag(name: string, fallback: number): number {
@@ -222,8 +227,7 @@ async function main(): Promise<void> {
       writeFileSync(ini, iniFor(data.db, source, dest, data.sourceBucket, bucket, servers));
       const [t, requests] = await counted(latencyMs, async () =>
         check(
-          await timed(process.execPath, [
-            BIN,
+          await timed(BIN, [
             'sync',
             '--config',
             ini,
@@ -324,7 +328,10 @@ async function main(): Promise<void> {
         concurrency,
       };
       const [t, requests] = await counted(latencyMs, async () =>
-        check(await timed(process.execPath, [REFERENCE, JSON.stringify(job)]), `reference (${mode})`),
+        check(
+          await timed(process.execPath, [...SHEBANG_NODE_FLAGS, REFERENCE, JSON.stringify(job)]),
+          `reference (${mode})`,
+        ),
       );
       return record(
         'reference',
@@ -385,8 +392,7 @@ async function main(): Promise<void> {
       const ini = join(work, 'big.ini');
       writeFileSync(ini, iniFor(bigDb, servers[0].endpoint, servers[1].endpoint, 'big', bucket, servers));
       const t = check(
-        await timed(process.execPath, [
-          BIN,
+        await timed(BIN, [
           'sync',
           '--config',
           ini,
