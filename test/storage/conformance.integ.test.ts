@@ -393,7 +393,7 @@ function memoryStoreTests(): void {
     await store.write('x.png', bodyOf(DATA), options(DATA.length));
     assert.deepEqual(store.calls, [
       { op: 'head', key: KEY },
-      { op: 'list', key: 'media_attachments/', returned: 1 },
+      { op: 'list', key: 'media_attachments/', maxKeys: 1000, returned: 1 },
       { op: 'write', key: 'x.png' },
     ]);
     assert.equal(store.writes.length, 1);

@@ -7,8 +7,16 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { isIP } from 'node:net';
-import { S3Client } from '@aws-sdk/client-s3';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { S3Client } from '@aws-sdk/client-s3';
+
+/** The AWS SDK's S3 module (commands, client class). */
+export type S3Sdk = typeof import('@aws-sdk/client-s3');
+
+/** A built client and the module its commands come from. */
+export interface LoadedSdk {
+  client: S3Client;
+  sdk: S3Sdk;
+}
 
 export interface S3ClientSettings {
   endpoint?: string;
@@ -34,25 +42,65 @@ export function usePathStyle(
   return isIP(host) !== 0 || host === 'localhost' || host.endsWith('.localhost');
 }
 
-export function createS3Client(settings: S3ClientSettings): S3Client {
-  const agentOptions = { keepAlive: true, maxSockets: settings.maxSockets, keepAliveMsecs: 10_000 };
-  const credentials =
-    settings.accessKeyId && settings.secretAccessKey
-      ? { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey }
-      : undefined;
-  return new S3Client({
-    ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
-    region: settings.region,
-    ...(credentials ? { credentials } : {}),
-    forcePathStyle: usePathStyle(settings.forcePathStyle, settings.endpoint),
-    maxAttempts: 1,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: new NodeHttpHandler({
-      httpAgent: new HttpAgent(agentOptions),
-      httpsAgent: new HttpsAgent(agentOptions),
-      connectionTimeout: settings.connectTimeoutMs ?? 10_000,
-      requestTimeout: settings.socketTimeoutMs ?? 120_000,
-    }),
-  });
+/**
+ * An S3 client that loads the AWS SDK and builds itself on first use. With static keys every
+ * request of a `sync` of ordinary objects (check, lists, GET, PUT) goes through ObjectRequests,
+ * so such a run never loads the SDK: ≈ 0.1–0.2 CPU s of module loading and the SDK's first
+ * request set-up saved at every start (measured with `--cpu-prof`, see docs/performance.md).
+ */
+export class LazyS3Client {
+  private loading: Promise<LoadedSdk> | null = null;
+  private built: S3Client | null = null;
+  private destroyed = false;
+
+  constructor(private readonly settings: S3ClientSettings) {}
+
+  /** The client, built once (concurrent callers share one build). */
+  get(): Promise<LoadedSdk> {
+    this.loading ??= this.build();
+    return this.loading;
+  }
+
+  private async build(): Promise<LoadedSdk> {
+    const [sdk, { NodeHttpHandler }] = await Promise.all([
+      import('@aws-sdk/client-s3'),
+      import('@smithy/node-http-handler'),
+    ]);
+    const settings = this.settings;
+    const agentOptions = { keepAlive: true, maxSockets: settings.maxSockets, keepAliveMsecs: 10_000 };
+    const credentials =
+      settings.accessKeyId && settings.secretAccessKey
+        ? { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey }
+        : undefined;
+    const client = new sdk.S3Client({
+      ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+      region: settings.region,
+      ...(credentials ? { credentials } : {}),
+      forcePathStyle: usePathStyle(settings.forcePathStyle, settings.endpoint),
+      maxAttempts: 1,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      requestHandler: new NodeHttpHandler({
+        httpAgent: new HttpAgent(agentOptions),
+        httpsAgent: new HttpsAgent(agentOptions),
+        connectionTimeout: settings.connectTimeoutMs ?? 10_000,
+        requestTimeout: settings.socketTimeoutMs ?? 120_000,
+      }),
+    });
+    // Closed while loading: its sockets must not outlive the store.
+    if (this.destroyed) client.destroy();
+    else this.built = client;
+    return { client, sdk };
+  }
+
+  /** Closes the client's sockets, if it was ever built. */
+  destroy(): void {
+    this.destroyed = true;
+    this.built?.destroy();
+    this.built = null;
+  }
+}
+
+export function createS3Client(settings: S3ClientSettings): LazyS3Client {
+  return new LazyS3Client(settings);
 }

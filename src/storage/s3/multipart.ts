@@ -10,15 +10,10 @@ import { once } from 'node:events';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { type Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  type CreateMultipartUploadCommandInput,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { CreateMultipartUploadCommandInput } from '@aws-sdk/client-s3';
 import { ShortBodyError, StoreError } from '../errors.ts';
 import type { UploadJournal } from '../upload-journal.ts';
+import type { LoadedSdk } from './client.ts';
 import type { ObjectRequests } from './object-requests.ts';
 
 /** S3 allows at most 10,000 parts; parts grow beyond `partSize` for objects that need it. */
@@ -102,7 +97,8 @@ export function partLength(size: number, partSize: number): number {
 }
 
 export interface StreamingMultipartOptions {
-  client: S3Client;
+  /** The SDK client (Create/Complete/Abort) and its module. */
+  sdk: LoadedSdk;
   requests: ObjectRequests;
   /** CreateMultipartUpload parameters: Bucket, Key (full), ContentType, CacheControl, ACL, StorageClass. */
   create: CreateMultipartUploadCommandInput & { Bucket: string; Key: string };
@@ -117,8 +113,9 @@ export async function streamingMultipartUpload(
   body: Readable,
   options: StreamingMultipartOptions,
 ): Promise<string | undefined> {
-  const { client, requests, create, size, signal } = options;
-  const started = await client.send(new CreateMultipartUploadCommand(create), { abortSignal: signal });
+  const { requests, create, size, signal } = options;
+  const { client, sdk } = options.sdk;
+  const started = await client.send(new sdk.CreateMultipartUploadCommand(create), { abortSignal: signal });
   const uploadId = started.UploadId!;
   const bucketKey = { Bucket: create.Bucket, Key: create.Key, UploadId: uploadId };
   options.journal?.started(create.Key, uploadId);
@@ -136,7 +133,7 @@ export async function streamingMultipartUpload(
     await pipeline(body, writer);
     const parts = writer.parts;
     const done = await client.send(
-      new CompleteMultipartUploadCommand({ ...bucketKey, MultipartUpload: { Parts: parts } }),
+      new sdk.CompleteMultipartUploadCommand({ ...bucketKey, MultipartUpload: { Parts: parts } }),
       { abortSignal: signal },
     );
     options.journal?.ended(uploadId);
@@ -144,7 +141,7 @@ export async function streamingMultipartUpload(
   } catch (error) {
     body.destroy();
     await client
-      .send(new AbortMultipartUploadCommand(bucketKey))
+      .send(new sdk.AbortMultipartUploadCommand(bucketKey))
       .then(() => options.journal?.ended(uploadId))
       .catch(() => {}); // left in the journal: the next run tries again
     throw error;

@@ -54,6 +54,9 @@ function flatHeaders(response: IncomingMessage): Record<string, string> {
 }
 
 /** The codes the SDK gives answers without an XML body (HEAD): classified the same either way. */
+/** How long the start-up check waits for a bucket's answer (the SDK client's connect timeout). */
+const CHECK_TIMEOUT_MS = 10_000;
+
 const BODYLESS_CODES: Record<number, string> = {
   400: 'BadRequest',
   403: 'Forbidden',
@@ -220,6 +223,7 @@ export class ObjectRequests {
     headers: Record<string, string>,
     signal: AbortSignal | undefined,
     query: Record<string, string>,
+    timeoutMs = this.options.socketTimeoutMs ?? 120_000,
   ): { request: ClientRequest; response: Promise<IncomingMessage> } {
     if (signal?.aborted) throw abortError(signal);
     headers['host'] = this.host;
@@ -235,7 +239,7 @@ export class ObjectRequests {
       agent: this.agent,
     });
     if (signal) this.track(request, signal);
-    request.setTimeout(this.options.socketTimeoutMs ?? 120_000, () => {
+    request.setTimeout(timeoutMs, () => {
       request.destroy(Object.assign(new Error(`${method} ${what}: socket timeout`), { code: 'ETIMEDOUT' }));
     });
     const response = new Promise<IncomingMessage>((resolve, reject) => {
@@ -275,6 +279,28 @@ export class ObjectRequests {
     const response = await this.send('GET', key, {}, null, signal);
     if ((response.statusCode ?? 0) >= 300) throw await errorFrom(response);
     return response;
+  }
+
+  /**
+   * HeadBucket: resolves when the bucket answers 2xx, else an S3HttpError (404 NotFound, 403
+   * Forbidden: a HEAD has no body to name the error) or the socket's error. Used by the
+   * stores' start-up check, so it gives up after `CHECK_TIMEOUT_MS` of silence (a firewalled
+   * endpoint), not the copies' socket timeout.
+   */
+  async headBucket(signal?: AbortSignal): Promise<void> {
+    const { request, response } = this.openPath(
+      'HEAD',
+      this.bucketPath,
+      'bucket',
+      {},
+      signal,
+      {},
+      CHECK_TIMEOUT_MS,
+    );
+    request.end();
+    const answer = await response;
+    if ((answer.statusCode ?? 0) >= 300) throw await errorFrom(answer);
+    answer.resume();
   }
 
   /** HeadObject: the response headers, or null when there is no such object. */

@@ -6,21 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import {
-  AbortMultipartUploadCommand,
-  CopyObjectCommand,
-  GetObjectAclCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  type ObjectCannedACL,
-  PutObjectAclCommand,
-  PutObjectCommand,
-  type S3Client,
-  type StorageClass,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { ObjectCannedACL, StorageClass } from '@aws-sdk/client-s3';
 import { applyKeyPrefix } from '../../lib/key-prefix.ts';
 import { Semaphore } from '../../lib/semaphore.ts';
 import { type AccessClass, accessOfGrants } from '../acl.ts';
@@ -36,13 +22,15 @@ import type {
   WriteOptions,
 } from '../types.ts';
 import type { UploadJournal } from '../upload-journal.ts';
+import type { LazyS3Client, LoadedSdk } from './client.ts';
 import { classifyS3Error, describeCheckError } from './errors.ts';
 import { streamingMultipartUpload } from './multipart.ts';
 import type { ObjectRequests } from './object-requests.ts';
 import type { ProviderQuirks } from './providers.ts';
 
 export interface S3StoreOptions {
-  client: S3Client;
+  /** The SDK client, for what ObjectRequests does not send (loaded on first use). */
+  client: LazyS3Client;
   bucket: string;
   /** Mastodon's S3_KEY_PREFIX ('' for none). */
   keyPrefix: string;
@@ -93,6 +81,11 @@ export class S3Store implements ObjectStore {
     return this.options.bucket;
   }
 
+  /** The SDK client and its module, loaded on first use. */
+  private sdk(): Promise<LoadedSdk> {
+    return this.options.client.get();
+  }
+
   /** The bucket's key for a logical key. */
   fullKey(key: string): string {
     return applyKeyPrefix(this.options.keyPrefix, key);
@@ -105,9 +98,13 @@ export class S3Store implements ObjectStore {
 
   async check({ signal }: { write: boolean; signal?: AbortSignal }): Promise<void> {
     try {
-      await this.options.client.send(new HeadBucketCommand({ Bucket: this.options.bucket }), {
-        abortSignal: signal,
-      });
+      if (this.options.objectRequests) await this.options.objectRequests.headBucket(signal);
+      else {
+        const { client, sdk } = await this.sdk();
+        await client.send(new sdk.HeadBucketCommand({ Bucket: this.options.bucket }), {
+          abortSignal: signal,
+        });
+      }
     } catch (error) {
       // A transient answer (503, reset) is worth another try; anything else is the config.
       const { kind } = classifyS3Error(error, 'HEAD bucket');
@@ -130,8 +127,9 @@ export class S3Store implements ObjectStore {
         if (cacheControl) info.cacheControl = cacheControl;
         return info;
       }
-      const out = await this.options.client.send(
-        new HeadObjectCommand({ Bucket: this.options.bucket, Key: this.fullKey(key) }),
+      const { client, sdk } = await this.sdk();
+      const out = await client.send(
+        new sdk.HeadObjectCommand({ Bucket: this.options.bucket, Key: this.fullKey(key) }),
         { abortSignal: signal },
       );
       return {
@@ -164,8 +162,9 @@ export class S3Store implements ObjectStore {
         if (cacheControl) info.cacheControl = cacheControl;
         return { info, body: response };
       }
-      const out = await this.options.client.send(
-        new GetObjectCommand({ Bucket: this.options.bucket, Key: this.fullKey(key) }),
+      const { client, sdk } = await this.sdk();
+      const out = await client.send(
+        new sdk.GetObjectCommand({ Bucket: this.options.bucket, Key: this.fullKey(key) }),
         { abortSignal: signal },
       );
       if (!out.Body || out.ContentLength === undefined)
@@ -258,8 +257,9 @@ export class S3Store implements ObjectStore {
       const etag = await this.options.objectRequests.put(this.fullKey(key), body, headers, options.signal);
       return etag ? { etag } : {};
     }
-    const out = await this.options.client.send(
-      new PutObjectCommand({
+    const { client, sdk } = await this.sdk();
+    const out = await client.send(
+      new sdk.PutObjectCommand({
         ...this.commonWriteParams(key, options),
         Body: body,
         ContentLength: options.size,
@@ -279,7 +279,7 @@ export class S3Store implements ObjectStore {
     if (this.options.objectRequests) {
       try {
         const etag = await streamingMultipartUpload(body, {
-          client: this.options.client,
+          sdk: await this.sdk(),
           requests: this.options.objectRequests,
           create: this.commonWriteParams(key, options),
           size: options.size,
@@ -294,9 +294,10 @@ export class S3Store implements ObjectStore {
       }
     }
     // Without static credentials: lib-storage, which buffers parts (bounded by the semaphore).
+    const [{ client }, { Upload }] = await Promise.all([this.sdk(), import('@aws-sdk/lib-storage')]);
     return this.multipart.run(async () => {
       const upload = new Upload({
-        client: this.options.client,
+        client,
         params: { ...this.commonWriteParams(key, options), Body: body },
         partSize: this.options.partSize,
         queueSize: PART_QUEUE,
@@ -328,8 +329,9 @@ export class S3Store implements ObjectStore {
     if (!(source instanceof S3Store) || options.size > 5 * 1024 ** 3) return false;
     const copySource = copySourceOf(source.bucket, source.fullKey(sourceKey));
     try {
-      await this.options.client.send(
-        new CopyObjectCommand({
+      const { client, sdk } = await this.sdk();
+      await client.send(
+        new sdk.CopyObjectCommand({
           ...this.commonWriteParams(key, options),
           CopySource: copySource,
           MetadataDirective: 'REPLACE',
@@ -360,8 +362,9 @@ export class S3Store implements ObjectStore {
   /** Who may read an object (GetObjectAcl), or null when it is absent. */
   private async accessOf(key: string, signal?: AbortSignal): Promise<AccessClass | null> {
     try {
-      const out = await this.options.client.send(
-        new GetObjectAclCommand({ Bucket: this.options.bucket, Key: this.fullKey(key) }),
+      const { client, sdk } = await this.sdk();
+      const out = await client.send(
+        new sdk.GetObjectAclCommand({ Bucket: this.options.bucket, Key: this.fullKey(key) }),
         { abortSignal: signal },
       );
       return accessOfGrants(
@@ -380,8 +383,9 @@ export class S3Store implements ObjectStore {
   async setAcl(key: string, acl: string, signal?: AbortSignal): Promise<void> {
     if (this.options.provider?.noAcl) return; // the provider has no ACLs to set
     try {
-      await this.options.client.send(
-        new PutObjectAclCommand({
+      const { client, sdk } = await this.sdk();
+      await client.send(
+        new sdk.PutObjectAclCommand({
           Bucket: this.options.bucket,
           Key: this.fullKey(key),
           ACL: acl as ObjectCannedACL,
@@ -396,8 +400,9 @@ export class S3Store implements ObjectStore {
   async replaceMetadata(key: string, metadata: ReplacedMetadata, signal?: AbortSignal): Promise<void> {
     const fullKey = this.fullKey(key);
     try {
-      await this.options.client.send(
-        new CopyObjectCommand({
+      const { client, sdk } = await this.sdk();
+      await client.send(
+        new sdk.CopyObjectCommand({
           ...this.commonWriteParams(key, metadata),
           CopySource: copySourceOf(this.options.bucket, fullKey),
           MetadataDirective: 'REPLACE',
@@ -411,8 +416,13 @@ export class S3Store implements ObjectStore {
 
   async abortUpload(fullKey: string, uploadId: string): Promise<void> {
     try {
-      await this.options.client.send(
-        new AbortMultipartUploadCommand({ Bucket: this.options.bucket, Key: fullKey, UploadId: uploadId }),
+      const { client, sdk } = await this.sdk();
+      await client.send(
+        new sdk.AbortMultipartUploadCommand({
+          Bucket: this.options.bucket,
+          Key: fullKey,
+          UploadId: uploadId,
+        }),
       );
     } catch (error) {
       const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
@@ -439,8 +449,9 @@ export class S3Store implements ObjectStore {
         for (const item of page.items) item.key = this.logicalKey(item.key);
         return page;
       }
-      const out = await this.options.client.send(
-        new ListObjectsV2Command({
+      const { client, sdk } = await this.sdk();
+      const out = await client.send(
+        new sdk.ListObjectsV2Command({
           Bucket: this.options.bucket,
           Prefix: this.fullKey(prefix),
           ...(startAfter !== undefined ? { StartAfter: this.fullKey(startAfter) } : {}),
