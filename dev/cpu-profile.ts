@@ -1,7 +1,7 @@
 /**
  * Sums a Node `--cpu-prof` profile by package (or file) and by function, self time only:
  * `node --import tsx dev/cpu-profile.ts <file.cpuprofile> [--by file|package|function] [--top N]`.
- * The quickest way to see where CPU per object goes (see docs/performance.md).
+ * The quickest way to see where CPU per object goes (README, Benchmarks).
  */
 import { readFileSync } from 'node:fs';
 

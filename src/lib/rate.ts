@@ -9,6 +9,11 @@ export class RateLimiter {
     this.tokens = perSecond;
   }
 
+  /** Whether there is no cap (take() would never wait): callers skip it on the hot path. */
+  get unlimited(): boolean {
+    return this.perSecond <= 0;
+  }
+
   async take(signal?: AbortSignal): Promise<void> {
     if (this.perSecond <= 0) return;
     for (;;) {

@@ -7,7 +7,7 @@
  */
 
 import { RateLimiter } from '../lib/rate.ts';
-import { type RetryPolicy, type RetryVerdict, withRetries } from '../lib/retry.ts';
+import { type RetryHooks, type RetryPolicy, type RetryVerdict, withRetries } from '../lib/retry.ts';
 import { isRetryableSocketError, StoreError } from '../storage/errors.ts';
 import type { LookupContext } from './lookup.ts';
 
@@ -62,11 +62,13 @@ export function retryVerdict(error: StoreError): RetryVerdict {
     : { retry, retryAfterSeconds: error.retryAfterSeconds };
 }
 
-/** Runs `fn` (one or more requests) under the policy; rejects with the last error. */
-export function storeRequest<T>(policy: RequestPolicy, fn: (attempt: number) => Promise<T>): Promise<T> {
-  return withRetries(
-    policy.retry,
-    {
+/** The retry hooks of a policy, built once per policy rather than once per request. */
+const hooksOfPolicy = new WeakMap<RequestPolicy, RetryHooks>();
+
+function hooksOf(policy: RequestPolicy): RetryHooks {
+  let hooks = hooksOfPolicy.get(policy);
+  if (!hooks) {
+    hooks = {
       ...(policy.signal ? { signal: policy.signal } : {}),
       classify: (error) => {
         const e = asStoreError(error);
@@ -74,12 +76,24 @@ export function storeRequest<T>(policy: RequestPolicy, fn: (attempt: number) => 
         return retryVerdict(e);
       },
       onRetry: (error, attempt, delayMs) => policy.onRetry?.(asStoreError(error), attempt, delayMs),
-    },
-    async (attempt) => {
-      await policy.rate?.take(policy.signal);
-      return fn(attempt);
-    },
-  );
+    };
+    hooksOfPolicy.set(policy, hooks);
+  }
+  return hooks;
+}
+
+/** Runs `fn` (one or more requests) under the policy; rejects with the last error. */
+export function storeRequest<T>(policy: RequestPolicy, fn: (attempt: number) => Promise<T>): Promise<T> {
+  const rate = policy.rate;
+  // Without a cap, no extra async step per attempt (two per object on the copy path).
+  const attempt =
+    rate && !rate.unlimited
+      ? async (n: number) => {
+          await rate.take(policy.signal);
+          return fn(n);
+        }
+      : fn;
+  return withRetries(policy.retry, hooksOf(policy), attempt);
 }
 
 /** What lookups (and any other batch of store reads) need: the policy, and a request counter. */

@@ -9,7 +9,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { encodeKey } from '../../src/storage/s3/object-requests.ts';
-import { canonicalQuery, SigV4Signer, UNSIGNED_PAYLOAD } from '../../src/storage/s3/sigv4.ts';
+import { canonicalQuery, rfc3986, SigV4Signer, UNSIGNED_PAYLOAD } from '../../src/storage/s3/sigv4.ts';
 
 const CREDENTIALS = {
   accessKeyId: 'AKIDEXAMPLE',
@@ -149,4 +149,24 @@ describe('SigV4Signer', () => {
     assert.equal(canonicalQuery({}), '');
     assert.equal(canonicalQuery({ uploadId: "x y!'", partNumber: '2' }), 'partNumber=2&uploadId=x%20y%21%27');
   });
+});
+
+describe('encodeKey and rfc3986: the fast path for unreserved text gives the same encoding', () => {
+  const slow = (text: string) =>
+    encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  const KEYS = [
+    'media_attachments/files/000/000/001/original/abc-DEF_1.2~x.png',
+    'cache/accounts/avatars/108/361/296/738/754/794/original/a.png',
+    "emoji/it's (a) *star*!.png",
+    'a b/ü/😀.png',
+    'x+y=z/%41/?#&',
+    '',
+    '/',
+  ];
+  for (const key of KEYS) {
+    test(JSON.stringify(key), () => {
+      assert.equal(encodeKey(key), key.split('/').map(slow).join('/'));
+      assert.equal(rfc3986(key), slow(key));
+    });
+  }
 });

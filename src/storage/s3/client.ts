@@ -46,7 +46,7 @@ export function usePathStyle(
  * An S3 client that loads the AWS SDK and builds itself on first use. With static keys every
  * request of a `sync` of ordinary objects (check, lists, GET, PUT) goes through ObjectRequests,
  * so such a run never loads the SDK: ≈ 0.1–0.2 CPU s of module loading and the SDK's first
- * request set-up saved at every start (measured with `--cpu-prof`, see docs/performance.md).
+ * request set-up saved at every start (measured with `--cpu-prof` and dev/cpu-profile.ts).
  */
 export class LazyS3Client {
   private loading: Promise<LoadedSdk> | null = null;

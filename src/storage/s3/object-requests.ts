@@ -42,8 +42,12 @@ export class S3HttpError extends Error {
 
 /** RFC 3986 encoding of each key segment, '/' kept, as S3's canonical URI expects. */
 export function encodeKey(key: string): string {
+  if (UNRESERVED_PATH.test(key)) return key; // Mastodon's own keys: nothing to encode
   return key.split('/').map(rfc3986).join('/');
 }
+
+/** Unreserved characters and '/': a key made only of them is its own encoding. */
+const UNRESERVED_PATH = /^[A-Za-z0-9\-._~/]*$/;
 
 function flatHeaders(response: IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};

@@ -19,8 +19,12 @@ export interface SigningCredentials {
   secretAccessKey: string;
 }
 
+/** Characters RFC 3986 leaves as they are: most keys and query values are made of nothing else. */
+const UNRESERVED_ONLY = /^[A-Za-z0-9\-._~]*$/;
+
 /** RFC 3986 percent-encoding, as SigV4 canonicalises query names and values. */
 export function rfc3986(text: string): string {
+  if (UNRESERVED_ONLY.test(text)) return text;
   return encodeURIComponent(text).replace(
     /[!'()*]/g,
     (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
