@@ -35,6 +35,7 @@ import { createTestDatabase } from '../test/helpers/pg.ts';
 import { startPrivateRedis } from '../test/helpers/redis.ts';
 import { iniFor, mainDataset, seedDatabase, seedObjects, thumbnailDataset } from './lib/dataset.ts';
 import { seedMediaAttachments } from './lib/seed.ts';
+import { SHEBANG_NODE_FLAGS } from './lib/shebang.ts';
 import { timed } from './lib/timed.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -73,8 +74,7 @@ const WORKERS = (option('workers') ?? (SCALING ? '1,3' : '1,2')).split(',').map(
  * make about six batches (three of them 400 keys of media), too few to share between three
  * workers whatever the scheduling (measured 1.19×; with 20: 2.52×).
  */
-const BATCH_SIZE =
-  option('batch-size') === undefined ? (SCALING ? 20 : null) : flag('batch-size', 0);
+const BATCH_SIZE = option('batch-size') === undefined ? (SCALING ? 20 : null) : flag('batch-size', 0);
 /** The scaling target: 3 workers at least this many times one worker's objects/s. */
 const TARGET_WORKERS = 3;
 const TARGET_RATIO = 2.4;
@@ -87,7 +87,7 @@ const ENV = {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function cli(args: string[]): Promise<string> {
-  const t = await timed(process.execPath, [BIN, ...args], ENV);
+  const t = await timed(process.execPath, [...SHEBANG_NODE_FLAGS, BIN, ...args], ENV);
   if (t.code !== 0) throw new Error(`${args[0]} failed (exit ${t.code}):\n${t.stderr.slice(-2000)}`);
   return t.stdout;
 }
@@ -139,7 +139,7 @@ async function distributedRun(
 ): Promise<{ seconds: number; bytes: number }> {
   const started = Date.now();
   const children = Array.from({ length: workers }, () =>
-    spawn(process.execPath, [BIN, 'worker', '--config', ini, '--log-level', 'warn'], {
+    spawn(process.execPath, [...SHEBANG_NODE_FLAGS, BIN, 'worker', '--config', ini, '--log-level', 'warn'], {
       env: { ...process.env, ...ENV },
       stdio: ['ignore', 'ignore', 'ignore'],
     }),

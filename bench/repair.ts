@@ -24,6 +24,7 @@ import { startProxyProcess } from '../dev/proxy.ts';
 import { type S3Server, startS3Server } from '../dev/s3.ts';
 import { iniFor, mainDataset, seedDatabase, seedObjects } from './lib/dataset.ts';
 import { rcloneConfig } from './lib/rclone.ts';
+import { SHEBANG_NODE_FLAGS } from './lib/shebang.ts';
 import { type Timed, timed } from './lib/timed.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -136,6 +137,7 @@ async function main(): Promise<void> {
         await timed(
           process.execPath,
           [
+            ...SHEBANG_NODE_FLAGS,
             BIN,
             ...args,
             '--config',

@@ -27,7 +27,7 @@
  * lat100, auto, loopback, rerun, memory), --out FILE.
  */
 
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startProxyProcess } from '../dev/proxy.ts';
@@ -42,16 +42,12 @@ import {
   thumbnailDataset,
 } from './lib/dataset.ts';
 import { rcloneConfig } from './lib/rclone.ts';
+import { SHEBANG_NODE_FLAGS } from './lib/shebang.ts';
 import { type Timed, timed } from './lib/timed.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'mastodon-s3-sync');
 const REFERENCE = join(ROOT, 'bench', 'lib', 'reference-client.mjs');
-/**
- * The tool runs as an admin runs it, through bin/'s shebang (`env -S node <flags>`); the
- * reference client gets the same node flags, so the ceiling is measured under the same GC.
- */
-const SHEBANG_NODE_FLAGS = readFileSync(BIN, 'utf8').split('\n')[0]!.split(/\s+/).slice(3);
 const MB = 1024 * 1024;
 
 function flag(name: string, fallback: number): number {

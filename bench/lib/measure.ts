@@ -12,6 +12,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SHEBANG_NODE_FLAGS } from './shebang.ts';
 
 export const BIN = join(import.meta.dirname, '..', '..', 'bin', 'mastodon-s3-sync');
 
@@ -67,7 +68,8 @@ export async function runCli(args: readonly string[], options: RunOptions = {}):
   const dir = mkdtempSync(join(tmpdir(), 'msst-bench-'));
   const usageFile = join(dir, 'usage');
   const useTime = hasGnuTime();
-  const nodeArgs = [...(options.nodeFlags ?? [])];
+  // The flags of bin/'s shebang, which `node BIN` would not apply (see shebang.ts).
+  const nodeArgs = [...SHEBANG_NODE_FLAGS, ...(options.nodeFlags ?? [])];
   if (!useTime) nodeArgs.push('--import', RUSAGE_PRELOAD);
   const command = useTime ? '/usr/bin/time' : process.execPath;
   const commandArgs = useTime

@@ -74,14 +74,14 @@ async function serverSideCopy(ctx: CopyContext, task: CopyTask, step: Step): Pro
   // Cache-Control and ACL): ask the source for its type first, so it is kept.
   let sourceType = task.sourceInfo.contentType;
   if (sourceType === undefined) {
-    await ctx.rate.take(ctx.signal);
+    if (!ctx.rate.unlimited) await ctx.rate.take(ctx.signal);
     ctx.stats.request('head');
     step.side = 'source';
     const head = await ctx.source.head(task.sourceKey, ctx.signal);
     if (!head) throw new StoreError('gone', `HEAD ${task.sourceKey}: not found`);
     sourceType = head.contentType;
   }
-  await ctx.rate.take(ctx.signal);
+  if (!ctx.rate.unlimited) await ctx.rate.take(ctx.signal);
   ctx.stats.request('copy');
   step.side = 'destination';
   return ctx.dest.copyFrom(ctx.source, task.sourceKey, task.item.key, {
@@ -101,7 +101,7 @@ async function serverSideCopy(ctx: CopyContext, task: CopyTask, step: Step): Pro
 export const BUFFERED_BODY_MAX = 256 * 1024;
 
 async function streamCopy(ctx: CopyContext, task: CopyTask, step: Step): Promise<number> {
-  await ctx.rate.take(ctx.signal);
+  if (!ctx.rate.unlimited) await ctx.rate.take(ctx.signal);
   ctx.stats.request('get');
   step.side = 'source';
   const { info, body } = await ctx.source.read(task.sourceKey, ctx.signal);
@@ -119,7 +119,7 @@ async function streamCopy(ctx: CopyContext, task: CopyTask, step: Step): Promise
   }
   const md5 = md5FromEtag(info.etag);
   try {
-    await ctx.rate.take(ctx.signal);
+    if (!ctx.rate.unlimited) await ctx.rate.take(ctx.signal);
     ctx.stats.request('put');
     step.side = 'destination';
     const written = await ctx.dest.write(task.item.key, payload, {
