@@ -48,5 +48,12 @@ export async function timed(
   const last = readFileSync(usage, 'utf8').trim().split('\n').pop() ?? '0 0 0';
   rmSync(dir, { recursive: true, force: true });
   const [rssKB, user, sys] = last.split(/\s+/).map(Number) as [number, number, number];
-  return { seconds, peakRssMB: rssKB / 1024, cpuSeconds: user + sys, userSeconds: user, sysSeconds: sys, ...result };
+  return {
+    seconds,
+    peakRssMB: rssKB / 1024,
+    cpuSeconds: user + sys,
+    userSeconds: user,
+    sysSeconds: sys,
+    ...result,
+  };
 }
