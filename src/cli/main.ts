@@ -9,6 +9,7 @@ import { UserError } from '../errors.ts';
 import { runConfigCheck } from './config-check.ts';
 import { Cleanup, type CommandContext, type GlobalOptions, loadContext } from './context.ts';
 import type { DashboardFlags } from './dashboard.ts';
+import type { FollowFlags } from './follow.ts';
 import type { OrphansOptions } from './orphans.ts';
 import { guardBrokenPipe, OutputClosed } from './output.ts';
 import { type PlanOptions, runPlanCommand } from './plan.ts';
@@ -154,10 +155,19 @@ function buildProgram(running: Running): Command {
     const interrupts = newInterrupts();
     await execute(running, () => body(loadContext(globals()), interrupts), interrupts);
   };
-  const runSync = (types: string[], options: SyncOptions) =>
-    interruptible(async (ctx, interrupts) =>
-      (await import('./sync.ts')).runSyncCommand(ctx, types, options, running.cleanup, interrupts),
-    );
+  const runSync = (types: string[], options: SyncOptions & FollowFlags) =>
+    interruptible(async (ctx, interrupts) => {
+      if (options.follow || options.interval !== undefined || options.until !== undefined) {
+        return (await import('./follow.ts')).runFollowCommand(
+          ctx,
+          types,
+          options,
+          running.cleanup,
+          interrupts,
+        );
+      }
+      return (await import('./sync.ts')).runSyncCommand(ctx, types, options, running.cleanup, interrupts);
+    });
 
   addReadOptions(
     program
@@ -194,7 +204,17 @@ function buildProgram(running: Running): Command {
         'Copy every object the database references from [s3.source] to [s3.destination], in this process.',
       )
       .argument('[type...]', 'tables to copy (default: all present)'),
-  ).action(async (types: string[], options: SyncOptions) => runSync(types, options));
+  )
+    .option(
+      '--follow',
+      'after the bulk copy, keep copying what changes in the database, pass after pass, until SIGTERM/Ctrl-C or --until',
+    )
+    .option(
+      '--interval <duration>',
+      'with --follow: wait between passes that find nothing to copy (default 30s)',
+    )
+    .option('--until <time>', 'with --follow: start no pass after TIME (ISO time, or a duration such as 6h)')
+    .action(async (types: string[], options: SyncOptions & FollowFlags) => runSync(types, options));
 
   addReadOptions(
     program

@@ -27,6 +27,7 @@ export function readState(path: string): RunState {
   } catch {
     return { lastCompleted: {} };
   }
+  if (text.trim() === '') return { lastCompleted: {} }; // created empty (touch): nothing recorded
   try {
     const parsed = JSON.parse(text) as RunState;
     return {
@@ -79,4 +80,44 @@ export function parseSince(value: string, now = Date.now()): Date {
   }
   if (at > now) throw new ConfigError(`--since ${value}: in the future`);
   return new Date(at);
+}
+
+/**
+ * `--until` (sync --follow): an ISO time in the future, or a duration from `now` (`90m`,
+ * `6h`, `2d`). Returns wall-clock ms.
+ */
+export function parseUntil(value: string, now = Date.now()): number {
+  const duration = DURATION.exec(value.trim());
+  if (duration) return now + Number(duration[1]) * UNIT_MS[duration[2]!.toLowerCase()]!;
+  const iso = /[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value}Z`;
+  const at = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(iso.replace(' ', 'T')) : Number.NaN;
+  if (Number.isNaN(at)) {
+    throw new ConfigError(
+      `--until ${JSON.stringify(value)}: expected an ISO time (2026-12-05T06:00:00Z) or a duration (90m, 6h, 2d)`,
+    );
+  }
+  if (at <= now) throw new ConfigError(`--until ${value}: already past`);
+  return at;
+}
+
+const INTERVAL = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i;
+
+/** `--interval`: `30s`, `2m`, `500ms`, or plain seconds; at least 100 ms. Returns ms. */
+export function parseInterval(value: string): number {
+  const match = INTERVAL.exec(value.trim());
+  const unit = (match?.[2] ?? 's').toLowerCase();
+  const ms = match ? Number(match[1]) * (unit === 'ms' ? 1 : UNIT_MS[unit]!) : Number.NaN;
+  if (!Number.isFinite(ms) || ms < 100) {
+    throw new ConfigError(
+      `--interval ${JSON.stringify(value)}: expected a duration of at least 100ms (30s, 2m, 500ms)`,
+    );
+  }
+  return ms;
+}
+
+/** Records each table's follow position (the start of its last pass that had no failures). */
+export function recordPositions(path: string, positions: ReadonlyMap<TableName, Date>): void {
+  const state = readState(path);
+  for (const [table, at] of positions) state.lastCompleted[table] = at.toISOString();
+  writeState(path, state);
 }

@@ -1,0 +1,265 @@
+/**
+ * `sync --follow [TYPE...]`: the bulk copy (for tables the state file has no position for),
+ * then pass after pass of what changed (src/run/follow.ts), until SIGTERM / Ctrl-C (the first
+ * finishes the current pass and saves the positions; the second aborts it) or `--until`.
+ */
+import { accessSync, closeSync, constants, existsSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { databaseConfig } from '../config/database.ts';
+import { getSection } from '../config/load.ts';
+import { SYNC } from '../config/schema.ts';
+import { ConfigError } from '../errors.ts';
+import type { TableName } from '../mastodon/types.ts';
+import { follow, type PassOutcome } from '../run/follow.ts';
+import { scopePasses } from '../run/scope.ts';
+import {
+  parseInterval,
+  parseSince,
+  parseUntil,
+  readState,
+  recordPositions,
+  statePath,
+} from '../run/state.ts';
+import { acquireStateLock } from '../run/state-lock.ts';
+import { runSync } from '../run/sync.ts';
+import { parseTypes } from '../run/tables.ts';
+import { ReportWriter } from '../transfer/report.ts';
+import { Stats, type StatsSnapshot } from '../transfer/stats.ts';
+import type { Cleanup, CommandContext } from './context.ts';
+import { openCopySetup } from './copy-setup.ts';
+import { openDatabase } from './open-database.ts';
+import { writeChunk } from './output.ts';
+import { Progress, renderSummary, summarize } from './progress.ts';
+import type { Interrupts, SyncOptions } from './sync.ts';
+
+/** `--interval` when not given. */
+export const DEFAULT_FOLLOW_INTERVAL_MS = 30_000;
+/**
+ * Each pass re-reads this much before its tables' positions: Rails stamps `*_updated_at` when
+ * a file is assigned and commits the row after its upload and thumbnails, seconds later for
+ * large media. Rows read twice are found at the destination and skipped.
+ */
+export const FOLLOW_OVERLAP_MS = 120_000;
+
+export interface FollowFlags {
+  follow?: boolean;
+  /** Between passes that find nothing to copy (30s, 2m, 500ms). */
+  interval?: string;
+  /** No pass starts after this time (ISO, or a duration from now). */
+  until?: string;
+}
+
+/** Why these flags cannot go with --follow, or null. */
+export function followProblem(options: SyncOptions & FollowFlags): string | null {
+  const refused: Array<[boolean, string]> = [
+    [
+      Boolean(options.dryRun),
+      '--dry-run (follow copies; run `sync --dry-run` to see what one pass would do)',
+    ],
+    [options.limit !== undefined, '--limit'],
+    [options.offset !== undefined, '--offset'],
+    [options.sinceId !== undefined, '--since-id'],
+    [Boolean(options.localOnly), '--local-only'],
+    [Boolean(options.remoteOnly), '--remote-only'],
+    [Boolean(options.skipRemoteCache), '--skip-remote-cache'],
+  ];
+  const bad = refused.filter(([given]) => given).map(([, flag]) => flag);
+  if (bad.length > 0)
+    return `--follow copies every change of every row; it cannot be combined with ${bad.join(', ')}`;
+  if (!options.follow && (options.interval !== undefined || options.until !== undefined)) {
+    return '--interval and --until go with --follow';
+  }
+  return null;
+}
+
+/** The state file must be writable before hours of following depend on it. */
+function checkStateWritable(path: string): void {
+  try {
+    if (existsSync(path)) closeSync(openSync(path, 'r+'));
+    else accessSync(dirname(path), constants.W_OK);
+  } catch (error) {
+    throw new ConfigError(
+      `state file ${path} is not writable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): --follow records its position there after every pass`,
+    );
+  }
+}
+
+/** Where each table starts: `--since`, else the state file; tables without one get a bulk pass. */
+function startPositions(
+  since: string | undefined,
+  tables: readonly TableName[],
+  state: string,
+): Map<TableName, Date> {
+  if (since !== undefined && since !== 'last') {
+    const at = parseSince(since);
+    return new Map(tables.map((t) => [t, at]));
+  }
+  const recorded = readState(state).lastCompleted;
+  if (since === 'last') {
+    const never = tables.filter((t) => !recorded[t]);
+    if (never.length > 0) {
+      throw new ConfigError(
+        `--since last: no completed sync of ${never.join(', ')} recorded in ${state}; run a full sync first, or --follow without --since (it copies them whole first)`,
+      );
+    }
+  }
+  return new Map(tables.flatMap((t) => (recorded[t] ? [[t, new Date(recorded[t]!)] as const] : [])));
+}
+
+/** Waits `ms`, or less when `signal` aborts; never rejects. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** What a pass did: the difference of two snapshots of the run's stats. */
+function outcomeBetween(
+  before: StatsSnapshot,
+  after: StatsSnapshot,
+  tables: readonly TableName[],
+  interrupted: boolean,
+): PassOutcome {
+  const delta = (field: 'copied' | 'skipped' | 'missing' | 'failed') =>
+    after.totals[field] - before.totals[field];
+  const failedTables = tables.filter(
+    (t) => (after.tables[t]?.failed ?? 0) - (before.tables[t]?.failed ?? 0) > 0,
+  );
+  return {
+    copied: delta('copied'),
+    skipped: delta('skipped'),
+    missing: delta('missing'),
+    failed: delta('failed'),
+    failedTables,
+    interrupted,
+  };
+}
+
+export async function runFollowCommand(
+  ctx: CommandContext,
+  types: readonly string[],
+  options: SyncOptions & FollowFlags,
+  cleanup: Cleanup,
+  interrupts: Interrupts,
+): Promise<number> {
+  parseTypes(types); // usage errors before connecting anywhere
+  const problem = followProblem(options);
+  if (problem) throw new ConfigError(problem);
+  const intervalMs =
+    options.interval === undefined ? DEFAULT_FOLLOW_INTERVAL_MS : parseInterval(options.interval);
+  const untilMs = options.until === undefined ? undefined : parseUntil(options.until);
+  if (options.since !== undefined && options.since !== 'last') parseSince(options.since);
+  const state = statePath(ctx.file.path);
+  checkStateWritable(state);
+  const release = acquireStateLock(state);
+  cleanup.add(async () => release());
+
+  const dbConfig = databaseConfig(ctx.file);
+  const { source, dest, destConfig, settings } = await openCopySetup(ctx, options, cleanup);
+  const { db, columns, tables, read, mastodon } = await openDatabase(ctx, types, options, cleanup, dbConfig);
+  const start = startPositions(options.since, tables, state);
+  const report = options.report ? new ReportWriter(options.report, ctx.redact) : null;
+  if (report) cleanup.add(() => report.close());
+  const stats = new Stats();
+  const retryPasses = getSection(ctx.file, SYNC, false).retry_passes;
+  ctx.log.info(
+    {
+      source: source.description,
+      destination: dest.description,
+      tables,
+      intervalSeconds: intervalMs / 1000,
+      bulk: tables.filter((t) => !start.has(t)),
+      from: Object.fromEntries([...start].map(([t, d]) => [t, d.toISOString()])),
+      ...(untilMs !== undefined ? { until: new Date(untilMs).toISOString() } : {}),
+    },
+    'sync --follow starting',
+  );
+
+  const progress = new Progress(stats, ctx.log, options.progress !== false && Boolean(process.stderr.isTTY));
+  progress.start();
+  let refusal: string | null = null;
+  let result: Awaited<ReturnType<typeof follow>>;
+  try {
+    result = await follow(
+      {
+        databaseNow: async () => (await db.query<{ now: Date }>('SELECT now() AS now', []))[0]!.now,
+        runPass: async (since) => {
+          const before = stats.snapshot();
+          const pass = await runSync(
+            {
+              db,
+              source,
+              dest,
+              stats,
+              log: ctx.log,
+              report,
+              abort: interrupts.abort.signal,
+              // The first Ctrl-C ends following after this pass; only the second cuts a pass short.
+              stop: interrupts.abort.signal,
+            },
+            {
+              ...settings,
+              retryPasses,
+              tables,
+              columns,
+              read,
+              catalog: { keyPrefix: '', acl: destConfig.acl, rules: mastodon.rules },
+              passes: scopePasses(options),
+              statePath: state,
+              changedSince: since,
+            },
+          );
+          refusal ??= pass.refusal;
+          const cut = pass.refusal !== null || interrupts.abort.signal.aborted;
+          return outcomeBetween(before, stats.snapshot(), tables, cut);
+        },
+        savePositions: (positions) => recordPositions(state, positions),
+        onStatus: (status) => {
+          if (options.json) void writeChunk(process.stdout, `${JSON.stringify(status)}\n`);
+          else ctx.log.info(status, 'follow pass');
+        },
+        log: ctx.log,
+        sleep: pause,
+        now: Date.now,
+      },
+      {
+        tables,
+        start,
+        intervalMs,
+        overlapMs: FOLLOW_OVERLAP_MS,
+        ...(untilMs !== undefined ? { untilMs } : {}),
+        stop: interrupts.stop.signal,
+      },
+    );
+  } finally {
+    progress.stop();
+    await report?.close().catch(() => {});
+  }
+
+  const summary = summarize(stats.snapshot(), false);
+  const output = {
+    ...summary,
+    passes: result.passes,
+    lagSeconds: Math.round(result.lagSeconds * 10) / 10,
+    maxLagSeconds: Math.round(result.maxLagSeconds * 10) / 10,
+    ...(refusal ? { stopped: ctx.redact(refusal) } : {}),
+  };
+  if (options.json) await writeChunk(process.stdout, `${JSON.stringify(output)}\n`);
+  else {
+    await writeChunk(process.stdout, renderSummary(summary));
+    await writeChunk(
+      process.stdout,
+      `follow: ${result.passes} passes, lag ${output.lagSeconds} s at exit (highest ${output.maxLagSeconds} s)\n`,
+    );
+  }
+  if (refusal) return 1;
+  if (result.interrupted) return 130;
+  return result.failed > 0 ? 1 : 0;
+}

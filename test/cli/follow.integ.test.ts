@@ -1,0 +1,315 @@
+/**
+ * `sync --follow` end to end: the CLI spawned as an admin runs it, against a real PostgreSQL
+ * database (a fake Mastodon 4.6 instance) and two s3rver processes, a recording proxy in
+ * front of the destination. The bulk pass, then rows written while it follows (new media, a
+ * replaced avatar, an account suspended) reach the destination byte for byte with their ACL;
+ * SIGTERM ends it after the pass with the positions saved; a second follower on the same state
+ * file is refused while the first lives and takes over once it is killed -9; bad flags exit 2.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { type FakeRows, fakeInstance, referencedKeys, snowflake } from '../../dev/fake-instance.ts';
+import type { Proxy as RecordingProxy } from '../../dev/proxy.ts';
+import { keysForRow } from '../../src/mastodon/catalog.ts';
+import type { CatalogKey } from '../../src/mastodon/types.ts';
+import { BIN, type CliResult, hasStackTrace, runCli } from '../helpers/cli.ts';
+import type { TestDatabase } from '../helpers/pg.ts';
+import {
+  describeRun,
+  fetchObject,
+  md5,
+  parsePath,
+  plainPuts,
+  putObjects,
+  removeTempInis,
+  s3Section,
+  seedDatabase,
+  tempIni,
+  uniqueBytes,
+} from '../helpers/sync-env.ts';
+import { startWorld, type World } from '../helpers/world.ts';
+
+const SOURCE_KEYS = { accessKeyId: 'FOL-SRC-ACCESS-1', secretAccessKey: 'fol-src-Secret-3k4j5h' };
+const DEST_KEYS = { accessKeyId: 'FOL-DST-ACCESS-2', secretAccessKey: 'fol-dst-Secret-8u7y6t' };
+const SECRETS = [...Object.values(SOURCE_KEYS), ...Object.values(DEST_KEYS)];
+
+const rows: FakeRows = fakeInstance({ media: 40, seed: 23 });
+const initialKeys = referencedKeys(rows);
+
+let world: World;
+let db: TestDatabase;
+let sourceClient: S3Client;
+let destClient: S3Client;
+let proxy: RecordingProxy;
+let ini: string;
+
+interface Follower {
+  child: ChildProcess;
+  /** JSON lines printed so far (status lines, then the summary). */
+  lines: Array<Record<string, unknown>>;
+  /** Resolves with the first line `match` accepts (rejects after `ms`). */
+  waitFor(match: (line: Record<string, unknown>) => boolean, ms?: number): Promise<Record<string, unknown>>;
+  done: Promise<CliResult>;
+}
+
+function startFollower(args: readonly string[]): Follower {
+  const started = Date.now();
+  const child = spawn(process.execPath, [BIN, 'sync', '--follow', '--json', '--no-progress', ...args], {
+    env: { ...process.env, CONFIG_FILE: '', CONFIG_FILE_NAME: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Array<Record<string, unknown>> = [];
+  const waiters: Array<() => void> = [];
+  let stdout = '';
+  let stderr = '';
+  let partial = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    partial += chunk;
+    const complete = partial.split('\n');
+    partial = complete.pop()!;
+    for (const text of complete) if (text.trim()) lines.push(JSON.parse(text) as Record<string, unknown>);
+    for (const wake of waiters.splice(0)) wake();
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  const killer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  const done = new Promise<CliResult>((resolve) =>
+    child.on('close', (code, signal) => {
+      clearTimeout(killer);
+      for (const wake of waiters.splice(0)) wake();
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
+    }),
+  );
+  const waitFor = (match: (line: Record<string, unknown>) => boolean, ms = 60_000) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const deadline = setTimeout(
+        () => reject(new Error(`no matching line in ${ms} ms:\n${stdout}\n--- stderr ---\n${stderr}`)),
+        ms,
+      );
+      const check = () => {
+        const found = lines.find(match);
+        if (found) {
+          clearTimeout(deadline);
+          resolve(found);
+        } else if (child.exitCode !== null || child.signalCode !== null) {
+          clearTimeout(deadline);
+          reject(new Error(`exited (${child.exitCode ?? child.signalCode}) first:\n${stdout}\n${stderr}`));
+        } else waiters.push(check);
+      };
+      check();
+    });
+  return { child, lines, waitFor, done };
+}
+
+const bytesOf = (k: CatalogKey) => uniqueBytes(k);
+
+async function assertAtDestination(keys: readonly CatalogKey[]): Promise<void> {
+  for (const k of keys) {
+    const got = await fetchObject(destClient, 'fol-dest', k.key);
+    assert.equal(got.md5, md5(bytesOf(k)), `${k.key} byte-identical`);
+    assert.equal(got.contentType, k.contentType, `${k.key} content type`);
+  }
+}
+
+before(async () => {
+  world = await startWorld({
+    dbPrefix: 'msst_follow',
+    source: { bucket: 'fol-source', keys: SOURCE_KEYS },
+    dest: { buckets: ['fol-dest'], keys: DEST_KEYS },
+    rows,
+    objects: initialKeys.map((k) => ({ key: k.key, body: bytesOf(k), contentType: k.contentType })),
+    destProxy: { enforceAcl: true },
+  });
+  ({ db, sourceClient, destClient } = world);
+  proxy = world.destProxy!;
+  ini = tempIni(
+    s3Section('source', { endpoint: world.source.endpoint, ...SOURCE_KEYS }, 'fol-source') +
+      s3Section('destination', { endpoint: proxy.endpoint, ...DEST_KEYS }, 'fol-dest') +
+      db.iniSection(),
+  );
+});
+
+after(async () => {
+  removeTempInis();
+  await world?.stop();
+});
+
+describe('sync --follow', () => {
+  it('bulk pass, then rows written while it follows are copied; SIGTERM ends it cleanly', async () => {
+    const follower = startFollower(['--interval', '1s', '--config', ini]);
+    const bulk = await follower.waitFor((l) => l['pass'] === 1);
+    assert.equal(bulk['copied'], initialKeys.length, JSON.stringify(bulk));
+
+    // What Mastodon does: the file is stored first, then the row is committed.
+    const now = Date.now();
+    const newMedia = [0, 1, 2, 3].map((i) => ({
+      id: snowflake(now + i, i),
+      type: 0,
+      file_file_name: `follow${i}aaaabbbbcc.png`,
+      file_content_type: 'image/png',
+      file_file_size: null,
+      file_storage_schema_version: 1,
+      remote_url: '',
+    }));
+    const account = rows.accounts!.find((a) => a['avatar_file_name'] && a['domain'] === null)!;
+    const replacedAvatar = {
+      ...account,
+      avatar_file_name: 'followavatar0001.png',
+      avatar_content_type: 'image/png',
+    };
+    const added = [
+      ...newMedia.flatMap((row) => keysForRow('media_attachments', row)),
+      ...keysForRow('accounts', replacedAvatar).filter((k) => k.attachment === 'avatar'),
+    ];
+    await putObjects(
+      sourceClient,
+      'fol-source',
+      added.map((k) => ({ key: k.key, body: bytesOf(k), contentType: k.contentType })),
+    );
+    const passesBefore = follower.lines.length;
+    await seedDatabase(db, { media_attachments: newMedia });
+    await db.client.query(
+      "UPDATE accounts SET avatar_file_name = 'followavatar0001.png', avatar_content_type = 'image/png', avatar_updated_at = now() WHERE id = $1",
+      [account['id']],
+    );
+
+    // Copied by some pass after the writes, then a pass with nothing left: lag 0.
+    let copiedSince = 0;
+    await follower.waitFor((l) => {
+      const index = follower.lines.indexOf(l);
+      if (index < passesBefore) return false;
+      copiedSince += Number(l['copied']);
+      return copiedSince >= added.length && l['lagSeconds'] === 0;
+    });
+    await assertAtDestination(added);
+
+    follower.child.kill('SIGTERM');
+    const result = await follower.done;
+    assert.equal(result.code, 0, describeRun(result));
+    assert.equal(hasStackTrace(result.stderr), false);
+    for (const secret of SECRETS)
+      assert.ok(!result.stdout.includes(secret) && !result.stderr.includes(secret));
+    const summary = follower.lines.at(-1)!;
+    assert.ok(Number(summary['passes']) >= 2, JSON.stringify(summary));
+    assert.equal(summary['lagSeconds'], 0);
+    assert.equal(summary['copied'], initialKeys.length + added.length, JSON.stringify(summary));
+    for (const line of follower.lines.slice(0, -1)) {
+      assert.deepEqual(Object.keys(line).sort(), [
+        'at',
+        'copied',
+        'failed',
+        'found',
+        'lagSeconds',
+        'missing',
+        'pass',
+        'skipped',
+      ]);
+    }
+    const state = JSON.parse(readFileSync(`${ini}.state.json`, 'utf8')) as {
+      lastCompleted: Record<string, string>;
+    };
+    assert.ok(Date.parse(state.lastCompleted['media_attachments']!) >= now - 5000, 'positions saved');
+    assert.equal(Boolean(readFileSafe(`${ini}.state.json.lock`)), false, 'lock released');
+  });
+
+  it('a suspended account: its media turn private at the destination while following', async () => {
+    // As in the migration test: four media rows given to a local account, which gets suspended.
+    const owner = rows.accounts!.find((a) => Number(a['id']) > 100 && a['domain'] === null)!;
+    const mediaIds = rows.media_attachments!.slice(5, 9).map((m) => String(m['id']));
+    await db.client.query('UPDATE media_attachments SET account_id = $1 WHERE id = ANY($2::bigint[])', [
+      owner['id'],
+      mediaIds,
+    ]);
+    const theirKeys = initialKeys.filter((k) => k.table === 'media_attachments' && mediaIds.includes(k.id));
+    assert.ok(theirKeys.length >= 4);
+    for (const k of theirKeys) assert.equal(await anonymousStatus(k.key), 200, `${k.key} public before`);
+    const follower = startFollower(['--interval', '1s', '--config', ini]);
+    await follower.waitFor((l) => l['pass'] === 1);
+    await db.client.query('UPDATE accounts SET suspended_at = now() WHERE id = $1', [owner['id']]);
+    const deadline = Date.now() + 30_000;
+    let statuses: number[] = [];
+    while (Date.now() < deadline) {
+      statuses = await Promise.all(theirKeys.map((k) => anonymousStatus(k.key)));
+      if (statuses.every((s) => s === 403)) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    follower.child.kill('SIGTERM');
+    const result = await follower.done;
+    assert.equal(result.code, 0, describeRun(result));
+    assert.deepEqual(
+      statuses,
+      theirKeys.map(() => 403),
+      'suspended media are private',
+    );
+    await db.client.query('UPDATE accounts SET suspended_at = NULL WHERE id = $1', [owner['id']]);
+  });
+
+  it('a second follower on the same state file is refused; after kill -9 of the first it starts', async () => {
+    const first = startFollower(['--interval', '1s', '--config', ini]);
+    await first.waitFor((l) => l['pass'] === 1);
+    const second = await runCli(['sync', '--follow', '--config', ini], { timeoutMs: 30_000 });
+    assert.equal(second.code, 2, describeRun(second));
+    assert.match(second.stderr, /another sync --follow is running on this state file \(pid \d+/);
+    first.child.kill('SIGKILL');
+    await first.done;
+    proxy.reset();
+    const third = await runCli(
+      ['sync', '--follow', '--until', '3s', '--interval', '1s', '--json', '--no-progress', '--config', ini],
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    assert.equal(third.code, 0, describeRun(third));
+    // Nothing was copied again: everything was done before the kill.
+    assert.equal(
+      plainPuts(proxy.requests).length,
+      0,
+      plainPuts(proxy.requests)
+        .map((r) => parsePath(r.path).key)
+        .join(' '),
+    );
+  });
+
+  it('bad input exits 2 with a clear message, before touching anything', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['--dry-run'], /cannot be combined with --dry-run/],
+      [['--limit', '5'], /cannot be combined with --limit/],
+      [['--local-only'], /cannot be combined with --local-only/],
+      [['--interval', 'soon'], /--interval "soon"/],
+      [['--until', '2001-01-01T00:00:00Z'], /--until .*already past/],
+    ];
+    for (const [flags, message] of cases) {
+      const r = await runCli(['sync', '--follow', ...flags, '--config', ini], { timeoutMs: 30_000 });
+      assert.equal(r.code, 2, `${flags.join(' ')}: ${describeRun(r)}`);
+      assert.match(r.stderr, message);
+      assert.equal(hasStackTrace(r.stderr), false);
+    }
+    const intervalAlone = await runCli(['sync', '--interval', '5s', '--config', ini], { timeoutMs: 30_000 });
+    assert.equal(intervalAlone.code, 2);
+    // A state file that cannot be written (here: a directory in its place).
+    const blocked = tempIni(readFileSync(ini, 'utf8'));
+    mkdirSync(`${blocked}.state.json`);
+    const r = await runCli(['sync', '--follow', '--config', blocked], { timeoutMs: 30_000 });
+    assert.equal(r.code, 2, describeRun(r));
+    assert.match(r.stderr, /state file .* is not writable/);
+  });
+});
+
+function readFileSafe(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** Anonymous HEAD through the ACL-enforcing proxy: what the public would get. */
+async function anonymousStatus(key: string): Promise<number> {
+  const url = `${proxy.endpoint}/fol-dest/${key.split('/').map(encodeURIComponent).join('/')}`;
+  return (await fetch(url, { method: 'HEAD' })).status;
+}
