@@ -182,7 +182,14 @@ export async function runFollowCommand(
     'sync --follow starting',
   );
 
-  const progress = new Progress(stats, ctx.log, options.progress !== false && Boolean(process.stderr.isTTY));
+  const shown = { pass: 0, lagSeconds: 0 };
+  const progress = new Progress(
+    stats,
+    ctx.log,
+    options.progress !== false && Boolean(process.stderr.isTTY),
+    process.stderr,
+    () => `  follow pass ${shown.pass}, lag ${shown.lagSeconds} s`,
+  );
   progress.start();
   let refusal: string | null = null;
   let result: Awaited<ReturnType<typeof follow>>;
@@ -190,7 +197,8 @@ export async function runFollowCommand(
     result = await follow(
       {
         databaseNow: async () => (await db.query<{ now: Date }>('SELECT now() AS now', []))[0]!.now,
-        runPass: async (since) => {
+        runPass: async (since, passNumber) => {
+          shown.pass = passNumber;
           const before = stats.snapshot();
           const pass = await runSync(
             {
@@ -222,6 +230,7 @@ export async function runFollowCommand(
         },
         savePositions: (positions) => recordPositions(state, positions),
         onStatus: (status) => {
+          shown.lagSeconds = status.lagSeconds;
           if (options.json) void writeChunk(process.stdout, `${JSON.stringify(status)}\n`);
           else ctx.log.info(status, 'follow pass');
         },

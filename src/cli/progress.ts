@@ -27,6 +27,8 @@ export class Progress {
     private readonly log: Logger,
     private readonly tty: boolean,
     private readonly stream: NodeJS.WriteStream = process.stderr,
+    /** More to show after the rates (sync --follow: its pass and lag). */
+    private readonly extra: () => string = () => '',
   ) {}
 
   start(): void {
@@ -65,7 +67,7 @@ export class Progress {
   tick(): void {
     const snapshot = this.stats.snapshot();
     this.updateRates(snapshot);
-    const rate = `${this.rates.objectsPerSecond.toFixed(0)} objects/s  ${(this.rates.bytesPerSecond / 1e6).toFixed(1)} MB/s  concurrency ${snapshot.inFlight}/${snapshot.concurrency}${snapshot.concurrencyAuto ? ' (auto)' : ''}`;
+    const rate = `${this.rates.objectsPerSecond.toFixed(0)} objects/s  ${(this.rates.bytesPerSecond / 1e6).toFixed(1)} MB/s  concurrency ${snapshot.inFlight}/${snapshot.concurrency}${snapshot.concurrencyAuto ? ' (auto)' : ''}${this.extra()}`;
     if (!this.tty) {
       const t = snapshot.totals;
       this.log.info(

@@ -275,6 +275,88 @@ describe('sync --follow', () => {
     );
   });
 
+  it('kill -9 mid-pass, restart: everything arrives, nothing that was complete is copied again', async () => {
+    const newMedia = Array.from({ length: 40 }, (_, i) => ({
+      id: snowflake(Date.now() + 100 + i, i),
+      type: 0,
+      file_file_name: `killed${String(i).padStart(2, '0')}aaaabbbb.png`,
+      file_content_type: 'image/png',
+      file_file_size: null,
+      file_storage_schema_version: 1,
+      remote_url: '',
+    }));
+    const added = newMedia.flatMap((row) => keysForRow('media_attachments', row));
+    const addedKeys = new Set(added.map((k) => k.key));
+    await putObjects(
+      sourceClient,
+      'fol-source',
+      added.map((k) => ({ key: k.key, body: bytesOf(k), contentType: k.contentType })),
+    );
+    const first = startFollower(['--interval', '1s', '--concurrency', '1', '--config', ini]);
+    await first.waitFor((l) => l['pass'] === 1);
+    proxy.reset();
+    await seedDatabase(db, { media_attachments: newMedia });
+    const putsOfAdded = () => plainPuts(proxy.requests).filter((r) => addedKeys.has(parsePath(r.path).key));
+    const deadline = Date.now() + 30_000;
+    while (putsOfAdded().length < 8 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    first.child.kill('SIGKILL');
+    await first.done;
+    const completedBefore = new Set(
+      putsOfAdded()
+        .filter((r) => r.status === 200)
+        .map((r) => parsePath(r.path).key),
+    );
+    assert.ok(completedBefore.size >= 4, `${completedBefore.size} copies completed before the kill`);
+    assert.ok(completedBefore.size < added.length, 'killed mid-pass');
+    proxy.reset();
+    const second = await runCli(
+      ['sync', '--follow', '--until', '4s', '--interval', '1s', '--json', '--no-progress', '--config', ini],
+      { timeoutMs: 60_000 },
+    );
+    assert.equal(second.code, 0, describeRun(second));
+    const again = putsOfAdded()
+      .map((r) => parsePath(r.path).key)
+      .filter((key) => completedBefore.has(key));
+    assert.deepEqual(again, [], 'no completed object is written twice');
+    await assertAtDestination(added);
+  });
+
+  it('the database connection terminated mid-follow: it reconnects and goes on', async () => {
+    const follower = startFollower(['--interval', '1s', '--config', ini]);
+    await follower.waitFor((l) => l['pass'] === 1);
+    const killed = await db.client.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'mastodon-s3-sync' AND datname = current_database()",
+    );
+    assert.ok(killed.rowCount! >= 1, 'the follower had a session');
+    const row = {
+      id: snowflake(Date.now() + 500, 7),
+      type: 0,
+      file_file_name: 'afterterminate01.png',
+      file_content_type: 'image/png',
+      file_file_size: null,
+      file_storage_schema_version: 1,
+      remote_url: '',
+    };
+    const keys = keysForRow('media_attachments', row);
+    await putObjects(
+      sourceClient,
+      'fol-source',
+      keys.map((k) => ({ key: k.key, body: bytesOf(k), contentType: k.contentType })),
+    );
+    await seedDatabase(db, { media_attachments: [row] });
+    const seen = follower.lines.length;
+    let copied = 0;
+    await follower.waitFor((l) => {
+      if (follower.lines.indexOf(l) < seen) return false;
+      copied += Number(l['copied']);
+      return copied >= keys.length;
+    });
+    follower.child.kill('SIGTERM');
+    const result = await follower.done;
+    assert.equal(result.code, 0, describeRun(result));
+    await assertAtDestination(keys);
+  });
+
   it('bad input exits 2 with a clear message, before touching anything', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['--dry-run'], /cannot be combined with --dry-run/],
