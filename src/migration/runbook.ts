@@ -82,10 +82,19 @@ From ${where(source)}
 to   ${where(destination)}.`,
     `Verify before switching:
   mastodon-s3-sync verify ${cfg} --public-url ${publicBase} --sample 2000 --report verify.ndjson`,
-    `Switch Mastodon's storage: in .env.production set\n${env.map((l) => `  ${l}`).join('\n')}\nthen restart web, sidekiq and streaming.`,
-    `Copy what changed between the bulk copy and the switch (uploads, new remote media, replaced
-avatars), without listing any bucket:
-  mastodon-s3-sync sync --since last ${cfg}`,
+    `Follow the live instance until the switch (in tmux/screen, or as a service):
+  mastodon-s3-sync sync --follow --json ${cfg}
+It goes on from where the bulk copy ended and prints one JSON line per pass: "copied" is what
+that pass found new (uploads, remote media, replaced avatars; suspensions re-apply ACLs),
+"lagSeconds" stays within about one interval (30 s) while users post, and is 0 when a pass
+finds nothing left to copy. Leave it running through the next two steps.`,
+    `Switch Mastodon's storage: in .env.production set\n${env.map((l) => `  ${l}`).join('\n')}\nthen restart web, sidekiq and streaming. From then on Mastodon writes new files to the
+destination itself: follow finds their rows, sees the objects already there and skips them.`,
+    `Wait for the last writes to the old store: once a pass after the restart prints
+"copied":0 and "lagSeconds":0, every object the old store received is at the destination.
+Stop follow with Ctrl-C or kill -TERM: it finishes its pass, saves its position, prints the
+summary and exits 0. (Without follow: mastodon-s3-sync sync --since last ${cfg} copies what
+changed since the bulk copy, without listing any bucket.)`,
     `Verify everything, as the public sees it:
   mastodon-s3-sync verify ${cfg} --public-url ${publicBase} --report verify.ndjson`,
     `Keep old URLs working (posts and caches on other servers still link them), in nginx:\n${oldUrls}`,

@@ -57,6 +57,13 @@ describe('runbook', () => {
       'delta sync after the switch',
     );
     assert.ok(text.indexOf('sync --since last') < text.lastIndexOf('verify'), 'verify last');
+    // The cut-over with follow: started after the bulk copy, running through the switch,
+    // stopped once a pass after the restart copies nothing, then verify.
+    const follow = text.indexOf('sync --follow');
+    assert.ok(text.indexOf('sync --config') < follow && follow < text.indexOf('S3_ENABLED=true'));
+    const wait = text.indexOf('"lagSeconds":0');
+    assert.ok(text.indexOf('S3_ENABLED=true') < wait && wait < text.lastIndexOf('verify --config'));
+    assert.match(text, /kill -TERM: it finishes its pass, saves its position/);
   });
   it('never prints keys, only placeholders', () => {
     const text = renderRunbook({
