@@ -11,6 +11,8 @@ export interface RecordedRequest {
   path: string;
   headers: IncomingHttpHeaders;
   status?: number;
+  /** When the upstream's answer arrived (Date.now()), for timing what the client did. */
+  answeredAt?: number;
 }
 
 export interface Proxy {
@@ -203,6 +205,7 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy & { count
         },
         (response) => {
           entry.status = response.statusCode;
+          entry.answeredAt = Date.now();
           res.writeHead(response.statusCode ?? 502, response.headers);
           response.pipe(res);
         },

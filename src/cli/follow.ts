@@ -126,6 +126,7 @@ function outcomeBetween(
   after: StatsSnapshot,
   tables: readonly TableName[],
   interrupted: boolean,
+  dbSeconds: number,
 ): PassOutcome {
   const delta = (field: 'copied' | 'skipped' | 'missing' | 'failed') =>
     after.totals[field] - before.totals[field];
@@ -139,6 +140,7 @@ function outcomeBetween(
     failed: delta('failed'),
     failedTables,
     interrupted,
+    dbSeconds,
   };
 }
 
@@ -200,6 +202,7 @@ export async function runFollowCommand(
         runPass: async (since, passNumber) => {
           shown.pass = passNumber;
           const before = stats.snapshot();
+          const dbBefore = db.queryMs;
           const pass = await runSync(
             {
               db,
@@ -226,7 +229,7 @@ export async function runFollowCommand(
           );
           refusal ??= pass.refusal;
           const cut = pass.refusal !== null || interrupts.abort.signal.aborted;
-          return outcomeBetween(before, stats.snapshot(), tables, cut);
+          return outcomeBetween(before, stats.snapshot(), tables, cut, (db.queryMs - dbBefore) / 1000);
         },
         savePositions: (positions) => recordPositions(state, positions),
         onStatus: (status) => {

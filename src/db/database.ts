@@ -144,16 +144,25 @@ export class MastodonDatabase {
     }
   }
 
+  /**
+   * Milliseconds statements have taken so far, from sending to the last row (what a run costs
+   * the database, roughly: `sync --follow` reports it per pass).
+   */
+  queryMs = 0;
+
   /** Runs one statement, reconnecting and re-running it if the connection was lost. */
   async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
     for (;;) {
       if (this.closed) throw new ServiceError('database connection closed');
       if (!this.client) await this.reconnect(new Error('not connected'));
+      const started = performance.now();
       try {
         return await submit<R>(this.client!, sql, params);
       } catch (error) {
         if (!isConnectionLost(error) || this.closed) throw error;
         await this.reconnect(error);
+      } finally {
+        this.queryMs += performance.now() - started;
       }
     }
   }

@@ -26,6 +26,8 @@ export interface PassOutcome {
   failedTables: readonly TableName[];
   /** Stopped before it read everything (the second Ctrl-C, or a store refused the run). */
   interrupted: boolean;
+  /** Time the pass's database statements took, seconds. */
+  dbSeconds: number;
 }
 
 /** The JSON status line of a pass (`--json`: one object per line). */
@@ -41,6 +43,8 @@ export interface FollowStatus {
   lagSeconds: number;
   /** When the pass ended (ISO). */
   at: string;
+  /** Time the pass's database statements took, seconds (its load on the database). */
+  dbSeconds: number;
 }
 
 export type Positions = Map<TableName, Date>;
@@ -130,6 +134,7 @@ export async function follow(deps: FollowDeps, settings: FollowSettings): Promis
       failed: outcome.failed,
       lagSeconds: Math.round(lagSeconds * 10) / 10,
       at: new Date(deps.now()).toISOString(),
+      dbSeconds: Math.round(outcome.dbSeconds * 1000) / 1000,
     });
     if (lagSeconds >= BACKLOG_LOG_SECONDS && backlogSince === null) backlogSince = startedWall;
     if (!pending && backlogSince !== null) {

@@ -202,6 +202,7 @@ describe('sync --follow', () => {
       assert.deepEqual(Object.keys(line).sort(), [
         'at',
         'copied',
+        'dbSeconds',
         'failed',
         'found',
         'lagSeconds',

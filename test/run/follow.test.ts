@@ -13,7 +13,16 @@ const T0 = Date.parse('2026-12-04T10:00:00Z');
 const TABLES: TableName[] = ['media_attachments', 'accounts'];
 
 function outcome(partial: Partial<PassOutcome> = {}): PassOutcome {
-  return { copied: 0, skipped: 0, missing: 0, failed: 0, failedTables: [], interrupted: false, ...partial };
+  return {
+    copied: 0,
+    skipped: 0,
+    missing: 0,
+    failed: 0,
+    failedTables: [],
+    interrupted: false,
+    dbSeconds: 0.01,
+    ...partial,
+  };
 }
 
 interface Harness {
