@@ -160,6 +160,7 @@ export async function runFollowCommand(
   if (options.since !== undefined && options.since !== 'last') parseSince(options.since);
   const state = statePath(ctx.file.path);
   checkStateWritable(state);
+  interrupts.stopMessage = 'finishing this pass, then stopping (again to abort it)';
   const release = acquireStateLock(state);
   cleanup.add(async () => release());
 
@@ -225,6 +226,8 @@ export async function runFollowCommand(
               passes: scopePasses(options),
               statePath: state,
               changedSince: since,
+              // The bulk pass counts (its progress has an end); delta passes do not scan twice.
+              countRows: since.size === 0,
             },
           );
           refusal ??= pass.refusal;

@@ -76,7 +76,8 @@ async function execute(
   const onSignal = (signal: NodeJS.Signals) => {
     count++;
     if (interrupts && count === 1) {
-      process.stderr.write(`${PROGRAM}: ${signal}: finishing copies in flight (again to abort them)\n`);
+      const next = interrupts.stopMessage ?? 'finishing copies in flight (again to abort them)';
+      process.stderr.write(`${PROGRAM}: ${signal}: ${next}\n`);
       interrupts.stop.abort();
       return;
     }

@@ -39,6 +39,8 @@ export interface SyncOptions extends ScopeFlags {
 export interface Interrupts {
   stop: AbortController;
   abort: AbortController;
+  /** What the first signal's message says will happen (default: copies in flight finish). */
+  stopMessage?: string;
 }
 
 /** `--since` → the time each table's changes are read from (`last`: its last completed run). */
