@@ -12,6 +12,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type FakeRows, fakeInstance, referencedKeys, snowflake } from '../../dev/fake-instance.ts';
+import { type FaultProxy, startFaultProxy } from '../../dev/faults.ts';
 import type { Proxy as RecordingProxy } from '../../dev/proxy.ts';
 import { keysForRow } from '../../src/mastodon/catalog.ts';
 import type { CatalogKey } from '../../src/mastodon/types.ts';
@@ -20,6 +21,7 @@ import type { TestDatabase } from '../helpers/pg.ts';
 import {
   describeRun,
   fetchObject,
+  listBucket,
   md5,
   parsePath,
   plainPuts,
@@ -38,6 +40,15 @@ const SECRETS = [...Object.values(SOURCE_KEYS), ...Object.values(DEST_KEYS)];
 
 const rows: FakeRows = fakeInstance({ media: 40, seed: 23 });
 const initialKeys = referencedKeys(rows);
+/** 8 % of requests on each store: 503 SlowDown, 500, 429, resets, truncated bodies. */
+const FAULTS = {
+  slowDown: 0.015,
+  internal: 0.015,
+  tooMany: 0.01,
+  resetBeforeHeaders: 0.015,
+  resetMidBody: 0.01,
+  truncated: 0.015,
+};
 
 let world: World;
 let db: TestDatabase;
@@ -120,7 +131,7 @@ before(async () => {
   world = await startWorld({
     dbPrefix: 'msst_follow',
     source: { bucket: 'fol-source', keys: SOURCE_KEYS },
-    dest: { buckets: ['fol-dest'], keys: DEST_KEYS },
+    dest: { buckets: ['fol-dest', 'fol-faults'], keys: DEST_KEYS },
     rows,
     objects: initialKeys.map((k) => ({ key: k.key, body: bytesOf(k), contentType: k.contentType })),
     destProxy: { enforceAcl: true },
@@ -356,6 +367,78 @@ describe('sync --follow', () => {
     const result = await follower.done;
     assert.equal(result.code, 0, describeRun(result));
     await assertAtDestination(keys);
+  });
+
+  it('a live writer, faults on both stores: every referenced key arrives exact; lag reported', async () => {
+    const faults: FaultProxy[] = await Promise.all([
+      startFaultProxy({ target: world.source.endpoint, rates: FAULTS, seed: 5 }),
+      startFaultProxy({ target: world.dest.endpoint, rates: FAULTS, seed: 6 }),
+    ]);
+    try {
+      const faulty = tempIni(
+        s3Section('source', { endpoint: faults[0]!.endpoint, ...SOURCE_KEYS }, 'fol-source') +
+          s3Section('destination', { endpoint: faults[1]!.endpoint, ...DEST_KEYS }, 'fol-faults') +
+          db.iniSection() +
+          '[sync]\nretries = 10\n',
+      );
+      const follower = startFollower(['--interval', '2s', '--config', faulty]);
+      await follower.waitFor((l) => l['pass'] === 1);
+      // The writer: two media rows (four objects) every 250 ms for 6 s, files stored first.
+      const written: CatalogKey[] = [];
+      for (let tick = 0; tick < 24; tick++) {
+        const rowsNow = [0, 1].map((i) => ({
+          id: snowflake(Date.now(), 1000 + tick * 2 + i),
+          type: 0,
+          file_file_name: `writer${tick}x${i}aaaabbbb.png`,
+          file_content_type: 'image/png',
+          file_file_size: null,
+          file_storage_schema_version: 1,
+          remote_url: '',
+        }));
+        const keysNow = rowsNow.flatMap((row) => keysForRow('media_attachments', row));
+        await putObjects(
+          sourceClient,
+          'fol-source',
+          keysNow.map((k) => ({ key: k.key, body: bytesOf(k), contentType: k.contentType })),
+        );
+        await seedDatabase(db, { media_attachments: rowsNow });
+        written.push(...keysNow);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      const writerStopped = follower.lines.length;
+      await follower.waitFor(
+        (l) => follower.lines.indexOf(l) > writerStopped && l['lagSeconds'] === 0,
+        90_000,
+      );
+      follower.child.kill('SIGTERM');
+      const result = await follower.done;
+      assert.equal(result.code, 0, describeRun(result));
+      const lags = follower.lines
+        .slice(1, -1)
+        .map((l) => Number(l['lagSeconds']))
+        .sort((a, b) => a - b);
+      const at = (p: number) => lags[Math.min(lags.length - 1, Math.floor(p * lags.length))];
+      console.log(
+        `follow under faults: ${lags.length} passes, lag p50 ${at(0.5)} s, p99 ${at(0.99)} s, max ${lags.at(-1)} s; faults injected ${faults[0]!.injected.length} + ${faults[1]!.injected.length}`,
+      );
+      assert.ok(faults[0]!.injected.length + faults[1]!.injected.length > 0, 'faults were injected');
+      const summary = follower.lines.at(-1)!;
+      assert.equal(summary['failed'], 0, JSON.stringify(summary));
+      // Every key referenced now (the initial rows, the earlier tests' rows, the writer's).
+      const referenced = (await runCli(['plan', '--config', faulty], { timeoutMs: 60_000 })).stdout
+        .trim()
+        .split('\n');
+      const held = await listBucket(destClient, 'fol-faults');
+      const missing = referenced.filter((key) => !held.has(key)); // every object was stored at the source
+      assert.deepEqual(missing, []);
+      for (const k of written) {
+        const got = await fetchObject(destClient, 'fol-faults', k.key);
+        assert.equal(got.md5, md5(bytesOf(k)), k.key);
+        assert.equal(got.contentType, k.contentType, k.key);
+      }
+    } finally {
+      await Promise.all(faults.map((f) => f.stop()));
+    }
   });
 
   it('bad input exits 2 with a clear message, before touching anything', async () => {
