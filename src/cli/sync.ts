@@ -9,6 +9,7 @@ import { ConfigError } from '../errors.ts';
 import type { TableName } from '../mastodon/types.ts';
 import { type ScopeFlags, scopePasses, scopeProblem } from '../run/scope.ts';
 import { parseSince, readState, recordCompleted, statePath } from '../run/state.ts';
+import { assertNotFollowed } from '../run/state-lock.ts';
 import { runSync, type SyncResult } from '../run/sync.ts';
 import { parseTypes } from '../run/tables.ts';
 import { ReportWriter } from '../transfer/report.ts';
@@ -77,6 +78,7 @@ export async function runSyncCommand(
   const since = options.since;
   if (since !== undefined && since !== 'last') parseSince(since);
   const state = statePath(ctx.file.path);
+  if (!options.dryRun) assertNotFollowed(state);
   const startedAt = new Date();
   const dbConfig = databaseConfig(ctx.file);
   const { source, dest, destConfig, settings } = await openCopySetup(ctx, options, cleanup);

@@ -87,3 +87,17 @@ export function acquireStateLock(statePath: string, what = 'sync --follow', atte
     if (readOwner(path)?.pid === process.pid) rmSync(path, { force: true });
   };
 }
+
+/**
+ * For commands that write the state file without following (`sync`): refuses while a live
+ * follower holds the lock, since both would record positions (exit 2). A stale lock is ignored.
+ */
+export function assertNotFollowed(statePath: string): void {
+  const path = lockPath(statePath);
+  const holder = readOwner(path);
+  if (!holder || holder.pid === process.pid) return;
+  if (holder.host === hostname() && !isAlive(holder.pid)) return;
+  throw new ConfigError(
+    `a sync --follow (pid ${holder.pid} on ${holder.host}, since ${holder.startedAt}) is using this state file; stop it first, or give this run its own config (${path})`,
+  );
+}

@@ -267,6 +267,10 @@ describe('sync --follow', () => {
     const second = await runCli(['sync', '--follow', '--config', ini], { timeoutMs: 30_000 });
     assert.equal(second.code, 2, describeRun(second));
     assert.match(second.stderr, /another sync --follow is running on this state file \(pid \d+/);
+    // A plain sync would record positions too: refused while the follower lives.
+    const plain = await runCli(['sync', '--config', ini], { timeoutMs: 30_000 });
+    assert.equal(plain.code, 2, describeRun(plain));
+    assert.match(plain.stderr, /a sync --follow \(pid \d+ .*\) is using this state file/);
     first.child.kill('SIGKILL');
     await first.done;
     proxy.reset();

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ConfigError } from '../../src/errors.ts';
 import { parseInterval, parseUntil } from '../../src/run/state.ts';
-import { acquireStateLock, lockPath } from '../../src/run/state-lock.ts';
+import { acquireStateLock, assertNotFollowed, lockPath } from '../../src/run/state-lock.ts';
 
 function freshState(): string {
   return join(mkdtempSync(join(tmpdir(), 'msst-lock-')), 'config.ini.state.json');
@@ -80,6 +80,17 @@ describe('state lock', () => {
     const state = freshState();
     mkdirSync(lockPath(state));
     assert.throws(() => acquireStateLock(state), ConfigError);
+  });
+});
+
+describe('assertNotFollowed (plain sync)', () => {
+  test('refused while a live follower holds the lock; fine without one, or with a dead one', () => {
+    const state = freshState();
+    assertNotFollowed(state);
+    writeFileSync(lockPath(state), JSON.stringify({ pid: process.ppid, host: hostname(), startedAt: 'x' }));
+    assert.throws(() => assertNotFollowed(state), /a sync --follow \(pid \d+/);
+    writeFileSync(lockPath(state), JSON.stringify({ pid: deadPid(), host: hostname(), startedAt: 'x' }));
+    assertNotFollowed(state);
   });
 });
 
