@@ -86,7 +86,8 @@ export class OverviewReader {
   /**
    * Live counts of uncommitted batches, by table. A batch counts once: a killed worker's last
    * heartbeat lingers a few seconds while another worker redoes its batch (the larger count
-   * wins), and a batch already committed is not added again.
+   * wins), and a batch already committed is not added again. Call it after reading the
+   * committed counters (see read()).
    */
   private async liveCounts(beats: readonly WorkerBeat[]): Promise<Map<string, Counters>> {
     const byBatch = new Map<string, { table: string; jobId: string; counters: Counters }>();
@@ -132,13 +133,18 @@ export class OverviewReader {
   async read(): Promise<Overview> {
     const now = Date.now();
     const [beats, problems] = await Promise.all([this.progress.workers(), this.progress.problems(20)]);
+    // Read in this order, so that a batch committed meanwhile is never counted twice (committed,
+    // and live because its id was not in the done set yet): job counts, then the committed
+    // counters, then the done sets that decide which live counts to add. A batch committed in
+    // between is missing for one read at most, and once the job counts show nothing active
+    // every commit came before them, so the totals are exact.
+    const queues = await Promise.all(TABLE_NAMES.map((table) => this.jobCounts(table)));
+    const committed = await Promise.all(TABLE_NAMES.map((table) => this.progress.table(table)));
     const live = await this.liveCounts(beats);
     const tables: TableOverview[] = [];
-    for (const table of TABLE_NAMES) {
-      const [progress, { jobs, paused }] = await Promise.all([
-        this.progress.table(table),
-        this.jobCounts(table),
-      ]);
+    for (const [index, table] of TABLE_NAMES.entries()) {
+      const progress = committed[index]!;
+      const { jobs, paused } = queues[index]!;
       if (progress.rowsTotal === 0 && progress.jobsQueued === 0 && jobs.failed === 0) continue;
       const partial = live.get(table);
       if (partial) addCounters(progress, partial);
