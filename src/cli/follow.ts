@@ -6,18 +6,17 @@
 import { accessSync, closeSync, constants, existsSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { databaseConfig } from '../config/database.ts';
-import { getSection } from '../config/load.ts';
-import { SYNC } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
+import { sleep } from '../lib/retry.ts';
 import type { TableName } from '../mastodon/types.ts';
 import { follow, type PassOutcome } from '../run/follow.ts';
-import { scopePasses } from '../run/scope.ts';
 import {
   parseInterval,
   parseSince,
   parseUntil,
-  readState,
+  recordedPositions,
   recordPositions,
+  resolveSince,
   statePath,
 } from '../run/state.ts';
 import { acquireStateLock } from '../run/state-lock.ts';
@@ -30,7 +29,7 @@ import { openCopySetup } from './copy-setup.ts';
 import { openDatabase } from './open-database.ts';
 import { writeChunk } from './output.ts';
 import { Progress, renderSummary, summarize } from './progress.ts';
-import type { Interrupts, SyncOptions } from './sync.ts';
+import { type Interrupts, type SyncOptions, syncSettingsOf } from './sync.ts';
 
 /** `--interval` when not given. */
 export const DEFAULT_FOLLOW_INTERVAL_MS = 30_000;
@@ -90,34 +89,7 @@ function startPositions(
   tables: readonly TableName[],
   state: string,
 ): Map<TableName, Date> {
-  if (since !== undefined && since !== 'last') {
-    const at = parseSince(since);
-    return new Map(tables.map((t) => [t, at]));
-  }
-  const recorded = readState(state).lastCompleted;
-  if (since === 'last') {
-    const never = tables.filter((t) => !recorded[t]);
-    if (never.length > 0) {
-      throw new ConfigError(
-        `--since last: no completed sync of ${never.join(', ')} recorded in ${state}; run a full sync first, or --follow without --since (it copies them whole first)`,
-      );
-    }
-  }
-  return new Map(tables.flatMap((t) => (recorded[t] ? [[t, new Date(recorded[t]!)] as const] : [])));
-}
-
-/** Waits `ms`, or less when `signal` aborts; never rejects. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
+  return resolveSince(since, tables, state) ?? recordedPositions(tables, state);
 }
 
 /** What a pass did: the difference of two snapshots of the run's stats. */
@@ -171,7 +143,13 @@ export async function runFollowCommand(
   const report = options.report ? new ReportWriter(options.report, ctx.redact) : null;
   if (report) cleanup.add(() => report.close());
   const stats = new Stats();
-  const retryPasses = getSection(ctx.file, SYNC, false).retry_passes;
+  const passSettings = syncSettingsOf(
+    ctx,
+    { settings, destConfig },
+    { tables, columns, read, mastodon },
+    options,
+    state,
+  );
   ctx.log.info(
     {
       source: source.description,
@@ -217,14 +195,7 @@ export async function runFollowCommand(
               stop: interrupts.abort.signal,
             },
             {
-              ...settings,
-              retryPasses,
-              tables,
-              columns,
-              read,
-              catalog: { keyPrefix: '', acl: destConfig.acl, rules: mastodon.rules },
-              passes: scopePasses(options),
-              statePath: state,
+              ...passSettings,
               changedSince: since,
               // The bulk pass counts (its progress has an end); delta passes do not scan twice.
               countRows: since.size === 0,
@@ -241,7 +212,8 @@ export async function runFollowCommand(
           else ctx.log.info(status, 'follow pass');
         },
         log: ctx.log,
-        sleep: pause,
+        // A stop ends the wait early: sleep rejects then, and the loop sees the stop.
+        sleep: (ms, signal) => sleep(ms, signal).catch(() => {}),
         now: Date.now,
       },
       {

@@ -6,11 +6,10 @@ import { databaseConfig } from '../config/database.ts';
 import { getSection } from '../config/load.ts';
 import { SYNC } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
-import type { TableName } from '../mastodon/types.ts';
 import { type ScopeFlags, scopePasses, scopeProblem } from '../run/scope.ts';
-import { parseSince, readState, recordCompleted, statePath } from '../run/state.ts';
+import { parseSince, recordCompleted, resolveSince, statePath } from '../run/state.ts';
 import { assertNotFollowed } from '../run/state-lock.ts';
-import { runSync, type SyncResult } from '../run/sync.ts';
+import { runSync, type SyncResult, type SyncSettings } from '../run/sync.ts';
 import { parseTypes } from '../run/tables.ts';
 import { ReportWriter } from '../transfer/report.ts';
 import { Stats } from '../transfer/stats.ts';
@@ -44,25 +43,24 @@ export interface Interrupts {
   stopMessage?: string;
 }
 
-/** `--since` → the time each table's changes are read from (`last`: its last completed run). */
-function resolveSince(
-  since: string | undefined,
-  tables: readonly TableName[],
+/** What a run of `sync` (or a pass of `sync --follow`) copies, and how, from what the command opened. */
+export function syncSettingsOf(
+  ctx: CommandContext,
+  setup: Pick<Awaited<ReturnType<typeof openCopySetup>>, 'settings' | 'destConfig'>,
+  opened: Pick<Awaited<ReturnType<typeof openDatabase>>, 'tables' | 'columns' | 'read' | 'mastodon'>,
+  options: ScopeFlags,
   state: string,
-): Map<TableName, Date> | undefined {
-  if (since === undefined) return undefined;
-  if (since !== 'last') {
-    const at = parseSince(since);
-    return new Map(tables.map((t) => [t, at]));
-  }
-  const recorded = readState(state).lastCompleted;
-  const never = tables.filter((t) => !recorded[t]);
-  if (never.length > 0) {
-    throw new ConfigError(
-      `--since last: no completed sync of ${never.join(', ')} recorded in ${state}; run a full sync first (or give a time)`,
-    );
-  }
-  return new Map(tables.map((t) => [t, new Date(recorded[t]!)]));
+): SyncSettings {
+  return {
+    ...setup.settings,
+    retryPasses: getSection(ctx.file, SYNC, false).retry_passes,
+    tables: opened.tables,
+    columns: opened.columns,
+    read: opened.read,
+    catalog: { keyPrefix: '', acl: setup.destConfig.acl, rules: opened.mastodon.rules },
+    passes: scopePasses(options),
+    statePath: state,
+  };
 }
 
 export async function runSyncCommand(
@@ -120,14 +118,7 @@ export async function runSyncCommand(
         stop: interrupts.stop.signal,
       },
       {
-        ...settings,
-        retryPasses: getSection(ctx.file, SYNC, false).retry_passes,
-        tables,
-        columns,
-        read,
-        catalog: { keyPrefix: '', acl: destConfig.acl, rules: mastodon.rules },
-        passes: scopePasses(options),
-        statePath: state,
+        ...syncSettingsOf(ctx, { settings, destConfig }, { tables, columns, read, mastodon }, options, state),
         ...(changedSince ? { changedSince } : {}),
       },
     );

@@ -64,15 +64,26 @@ const UNIT_MS: Readonly<Record<string, number>> = {
   w: 604_800_000,
 };
 
+/** A duration (`90m`) as ms, or null when `value` is not one. */
+function durationMs(value: string): number | null {
+  const duration = DURATION.exec(value.trim());
+  return duration ? Number(duration[1]) * UNIT_MS[duration[2]!.toLowerCase()]! : null;
+}
+
+/** An ISO time as ms (without a zone: UTC; a space may stand for the T), or NaN. */
+function isoTimeMs(value: string): number {
+  const iso = /[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value}Z`;
+  return /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(iso.replace(' ', 'T')) : Number.NaN;
+}
+
 /**
  * `--since` as a time: an ISO timestamp (`2026-11-30T18:00:00Z`; without a zone, UTC), or a
  * duration before `now` (`90m`, `6h`, `2d`). `last` is resolved per table by the caller.
  */
 export function parseSince(value: string, now = Date.now()): Date {
-  const duration = DURATION.exec(value.trim());
-  if (duration) return new Date(now - Number(duration[1]) * UNIT_MS[duration[2]!.toLowerCase()]!);
-  const iso = /[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value}Z`;
-  const at = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(iso.replace(' ', 'T')) : Number.NaN;
+  const back = durationMs(value);
+  if (back !== null) return new Date(now - back);
+  const at = isoTimeMs(value);
   if (Number.isNaN(at)) {
     throw new ConfigError(
       `--since ${JSON.stringify(value)}: expected an ISO time (2026-11-30T18:00:00Z), a duration (90m, 6h, 2d) or "last"`,
@@ -83,14 +94,43 @@ export function parseSince(value: string, now = Date.now()): Date {
 }
 
 /**
+ * `--since` → the time each table's changes are read from (`last`: its last completed run, an
+ * error naming the tables that have none), or undefined without `--since`.
+ */
+export function resolveSince(
+  since: string | undefined,
+  tables: readonly TableName[],
+  state: string,
+): Map<TableName, Date> | undefined {
+  if (since === undefined) return undefined;
+  if (since !== 'last') {
+    const at = parseSince(since);
+    return new Map(tables.map((t) => [t, at]));
+  }
+  const recorded = readState(state).lastCompleted;
+  const never = tables.filter((t) => !recorded[t]);
+  if (never.length > 0) {
+    throw new ConfigError(
+      `--since last: no completed sync of ${never.join(', ')} recorded in ${state}; run a full sync first (or give a time)`,
+    );
+  }
+  return new Map(tables.map((t) => [t, new Date(recorded[t]!)]));
+}
+
+/** The tables the state file has a completed run (or follow position) for, with its time. */
+export function recordedPositions(tables: readonly TableName[], state: string): Map<TableName, Date> {
+  const recorded = readState(state).lastCompleted;
+  return new Map(tables.flatMap((t) => (recorded[t] ? [[t, new Date(recorded[t]!)] as const] : [])));
+}
+
+/**
  * `--until` (sync --follow): an ISO time in the future, or a duration from `now` (`90m`,
  * `6h`, `2d`). Returns wall-clock ms.
  */
 export function parseUntil(value: string, now = Date.now()): number {
-  const duration = DURATION.exec(value.trim());
-  if (duration) return now + Number(duration[1]) * UNIT_MS[duration[2]!.toLowerCase()]!;
-  const iso = /[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value}Z`;
-  const at = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(iso.replace(' ', 'T')) : Number.NaN;
+  const ahead = durationMs(value);
+  if (ahead !== null) return now + ahead;
+  const at = isoTimeMs(value);
   if (Number.isNaN(at)) {
     throw new ConfigError(
       `--until ${JSON.stringify(value)}: expected an ISO time (2026-12-05T06:00:00Z) or a duration (90m, 6h, 2d)`,
