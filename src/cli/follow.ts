@@ -72,7 +72,7 @@ export function followProblem(options: SyncOptions & FollowFlags): string | null
 }
 
 /** The state file must be writable before hours of following depend on it. */
-function checkStateWritable(path: string): void {
+export function checkStateWritable(path: string): void {
   try {
     if (existsSync(path)) closeSync(openSync(path, 'r+'));
     else accessSync(dirname(path), constants.W_OK);
@@ -84,7 +84,7 @@ function checkStateWritable(path: string): void {
 }
 
 /** Where each table starts: `--since`, else the state file; tables without one get a bulk pass. */
-function startPositions(
+export function startPositions(
   since: string | undefined,
   tables: readonly TableName[],
   state: string,

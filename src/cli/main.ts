@@ -235,6 +235,19 @@ function buildProgram(running: Running): Command {
       'forget which batches were queued or done (and failed jobs) and queue every batch again',
     )
     .option('--json', 'print what was queued as one JSON object on stdout')
+    .option(
+      '--follow',
+      'after queueing everything, keep queueing what changes in the database, pass after pass (each waits for the workers), until SIGTERM/Ctrl-C or --until',
+    )
+    .option(
+      '--interval <duration>',
+      'with --follow: wait between passes that find nothing to copy (default 30s)',
+    )
+    .option('--until <time>', 'with --follow: start no pass after TIME (ISO time, or a duration such as 6h)')
+    .option(
+      '--since <time>',
+      'with --follow: start from records changed since TIME (ISO, a duration, or "last") instead of the state file',
+    )
     // Only with --dev (as sync):
     .option('--concurrency <n>', 'with --dev: objects copied at once', wholeNumber(1))
     .option('--dry-run', 'with --dev: write nothing')
@@ -242,14 +255,24 @@ function buildProgram(running: Running): Command {
     .option('--checksum', 'with --dev: also compare MD5/ETag')
     .option('--report <file>', 'with --dev: NDJSON of keys not copied')
     .option('--no-progress', 'with --dev: no live progress')
-    .action(async (types: string[], options: SyncOptions & JobsOptions & { dev?: boolean }) => {
+    .action(async (types: string[], options: SyncOptions & JobsOptions & FollowFlags & { dev?: boolean }) => {
       if (options.dev) {
         await runSync(types, options);
         return;
       }
-      await interruptible(async (ctx, interrupts) =>
-        (await import('./queue.ts')).runJobsCommand(ctx, types, options, running.cleanup, interrupts),
-      );
+      const following = options.follow || options.interval !== undefined || options.until !== undefined;
+      await interruptible(async (ctx, interrupts) => {
+        if (following || options.since !== undefined) {
+          return (await import('./jobs-follow.ts')).runJobsFollowCommand(
+            ctx,
+            types,
+            options,
+            running.cleanup,
+            interrupts,
+          );
+        }
+        return (await import('./queue.ts')).runJobsCommand(ctx, types, options, running.cleanup, interrupts);
+      });
     });
 
   program

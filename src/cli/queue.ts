@@ -191,7 +191,11 @@ export async function runStatusCommand(
     textTable(
       ['table', 'progress', 'keys done', 'copied', 'skipped', 'missing', 'failed', 'bytes', 'jobs w/a/f'],
       rows,
-    ) + `workers: ${overview.workers.length}\n`,
+    ) +
+      `workers: ${overview.workers.length}\n` +
+      (overview.follow
+        ? `jobs --follow: pass ${overview.follow.pass}, lag ${overview.follow.lagSeconds} s, ${overview.follow.pendingBatches} batches of the pass pending\n`
+        : ''),
   );
   return 0;
 }

@@ -29,6 +29,8 @@ export interface BatchJobData {
   failures?: JobProblem[];
   /** How many times `jobs --retry-failed` requeued this batch's failures. */
   retry?: number;
+  /** The `jobs --follow` pass that queued it (its counters are also added to the pass's). */
+  pass?: string;
 }
 
 /** What a finished batch returns: its counts (as committed to the shared progress). */
@@ -37,9 +39,12 @@ export type BatchJobResult = Counters;
 /**
  * Deterministic job id of a batch (BullMQ refuses a second job with the same id, so running
  * `jobs` twice does not queue the same rows twice). Not a bare integer, no ':' (BullMQ rules).
+ *
+ * A `jobs --follow` delta pass scopes its ids by the pass: the same rows changed again later
+ * (a new avatar) are a new batch, not one already done.
  */
-export function batchJobId(firstId: string, lastId: string): string {
-  return `rows-${firstId}-${lastId}`;
+export function batchJobId(firstId: string, lastId: string, scope?: string): string {
+  return scope === undefined ? `rows-${firstId}-${lastId}` : `${scope}-rows-${firstId}-${lastId}`;
 }
 
 export function toJobKey(item: CatalogKey, alt: string | null): JobKey {

@@ -8,6 +8,7 @@ import {
   COUNTER_FIELDS,
   type Counters,
   emptyCounters,
+  type FollowBeat,
   type ProblemEntry,
   type SharedProgress,
   type TableProgress,
@@ -43,6 +44,8 @@ export interface Overview {
   totals: Omit<TableOverview, 'table' | 'startedAt' | 'updatedAt' | 'paused'>;
   workers: Array<Omit<WorkerBeat, 'partial'>>;
   problems: ProblemEntry[];
+  /** `jobs --follow`'s live status (its lag), or null when none runs. */
+  follow: FollowBeat | null;
 }
 
 interface Sample {
@@ -132,7 +135,11 @@ export class OverviewReader {
 
   async read(): Promise<Overview> {
     const now = Date.now();
-    const [beats, problems] = await Promise.all([this.progress.workers(), this.progress.problems(20)]);
+    const [beats, problems, follow] = await Promise.all([
+      this.progress.workers(),
+      this.progress.problems(20),
+      this.progress.follow(),
+    ]);
     // Read in this order, so that a batch committed meanwhile is never counted twice (committed,
     // and live because its id was not in the done set yet): job counts, then the committed
     // counters, then the done sets that decide which live counts to add. A batch committed in
@@ -178,6 +185,7 @@ export class OverviewReader {
       totals: sumTables(tables),
       workers: beats.map(({ partial: _partial, ...rest }) => rest),
       problems,
+      follow,
     };
   }
 }

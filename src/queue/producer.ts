@@ -24,6 +24,21 @@ export interface EnqueueSettings {
   read: ReadOptions;
   catalog: CatalogOptions;
   queue: QueueSettings;
+  /** A table's own read (a `jobs --follow` pass: rows changed since its position). */
+  readFor?: (table: TableName) => ReadOptions;
+  /** The `jobs --follow` pass queueing these batches (see FollowPassTag). */
+  pass?: FollowPassTag;
+}
+
+/** How a `jobs --follow` pass marks its batches. */
+export interface FollowPassTag {
+  /** Carried in each job, so workers add its counters to the pass's. */
+  id: string;
+  /**
+   * Tables whose job ids the pass scopes (delta reads); a table read whole (the bulk pass)
+   * keeps `jobs`' ids, so it goes on from where a `jobs` run got.
+   */
+  scopeIds: ReadonlySet<TableName>;
 }
 
 export interface EnqueueDeps {
@@ -32,6 +47,8 @@ export interface EnqueueDeps {
   progress: SharedProgress;
   log: Logger;
   stop: AbortSignal;
+  /** Told of every batch this run waits for: queued now, or queued before and not done yet. */
+  track?: (table: TableName, jobId: string, keys: number) => void;
 }
 
 export interface EnqueueSummary {
@@ -53,24 +70,40 @@ async function waitForRoom(queue: BatchQueue, maxWaiting: number, stop: AbortSig
 
 export async function enqueueTables(deps: EnqueueDeps, settings: EnqueueSettings): Promise<EnqueueSummary[]> {
   const { db, queues, progress, log, stop } = deps;
-  const read: ReadOptions = { ...settings.read, batchSize: settings.queue.batchSize };
+  const batchSize = settings.queue.batchSize;
+  const read: ReadOptions = { ...settings.read, batchSize };
+  const readFor = settings.readFor;
+  const pass = settings.pass;
   const byTable = new Map<TableName, EnqueueSummary>();
   for (const table of settings.tables) {
     byTable.set(table, { table, jobs: 0, rows: 0, keys: 0, alreadyQueued: 0 });
+    // A delta read keeps the table's total (of its bulk run) and does not scan it twice.
+    if (pass?.scopeIds.has(table)) continue;
     await progress.setRowsTotal(table, await estimateRows(db, table, read, settings.columns.get(table)));
   }
+  const plan = {
+    ...settings,
+    read,
+    ...(readFor ? { readFor: (table: TableName) => ({ ...readFor(table), batchSize }) } : {}),
+  };
   const finished = (table: TableName) => log.info({ ...byTable.get(table)! }, `queued ${table}`);
   let current: TableName | null = null;
-  for await (const batch of enumerateRun(db, { ...settings, read })) {
+  for await (const batch of enumerateRun(db, plan)) {
     if (stop.aborted) break;
     if (batch.table !== current) {
       if (current) finished(current);
       current = batch.table;
     }
     const summary = byTable.get(batch.table)!;
-    const jobId = batchJobId(batch.firstId, batch.lastId);
-    if ((await progress.isQueued(batch.table, jobId)) || (await progress.isDone(batch.table, jobId))) {
+    const scope = pass?.scopeIds.has(batch.table) ? pass.id : undefined;
+    const jobId = batchJobId(batch.firstId, batch.lastId, scope);
+    if (await progress.isDone(batch.table, jobId)) {
       summary.alreadyQueued++;
+      continue;
+    }
+    if (await progress.isQueued(batch.table, jobId)) {
+      summary.alreadyQueued++;
+      deps.track?.(batch.table, jobId, 0); // queued by an earlier run: its keys were counted there
       continue;
     }
     const queue = queues.get(batch.table)!;
@@ -79,9 +112,17 @@ export async function enqueueTables(deps: EnqueueDeps, settings: EnqueueSettings
     const keys = batch.keys.map((item) => toJobKey(item, alternateKey(item, batch.columns)));
     await queue.add(
       JOB_NAME,
-      { table: batch.table, firstId: batch.firstId, lastId: batch.lastId, rows: batch.rows, keys },
+      {
+        table: batch.table,
+        firstId: batch.firstId,
+        lastId: batch.lastId,
+        rows: batch.rows,
+        keys,
+        ...(pass ? { pass: pass.id } : {}),
+      },
       jobOptions(settings.queue, jobId),
     );
+    deps.track?.(batch.table, jobId, keys.length);
     // Counted after the add: a crash in between re-adds the same id next time (a no-op).
     await progress.markQueued(batch.table, jobId, batch.rows, keys.length);
     summary.jobs++;

@@ -12,6 +12,10 @@
  * - `<prefix>:problems` (list): the latest 100 missing/failed keys with their reasons.
  * - `<prefix>:workers:<id>` (string with a TTL): a worker's heartbeat, with the live counts of
  *   the batches it is working on (not yet committed).
+ * - `<prefix>:pass:<pass>:<table>` (hash, expires after a week): the counters of the batches
+ *   one `jobs --follow` pass queued, committed with them, so the pass knows what it copied.
+ * - `<prefix>:follow` (string with a TTL): the live status of `jobs --follow` (pass, lag), for
+ *   the dashboard and `status`; `<prefix>:follow:last-pass`: the id of its last completed pass.
  */
 import type { Redis } from 'ioredis';
 import type { TableName } from '../mastodon/types.ts';
@@ -83,10 +87,35 @@ export class ProgressKeys {
   get workerPattern(): string {
     return `${this.prefix}:workers:*`;
   }
+  pass(pass: string, table: string): string {
+    return `${this.prefix}:pass:${pass}:${table}`;
+  }
+  get follow(): string {
+    return `${this.prefix}:follow`;
+  }
+  get lastFollowPass(): string {
+    return `${this.prefix}:follow:last-pass`;
+  }
 }
 
-// KEYS: done set, stats hash, problems list. ARGV: job id, now, rows, then the five counters,
-// then problem entries (JSON). Returns 1 when counted, 0 when this batch was counted before.
+/** What `jobs --follow` publishes while it runs (the dashboard shows the lag). */
+export interface FollowBeat {
+  pass: number;
+  /** Age of the oldest change that may not be copied yet, seconds (0: caught up). */
+  lagSeconds: number;
+  /** Batches of the current pass not finished yet. */
+  pendingBatches: number;
+  /** When the current pass started (wall ms). */
+  passStartedAt: number;
+  at: number;
+}
+
+/** A pass's counters are kept this long after its last batch (enough for any restart). */
+const PASS_TTL_SECONDS = 7 * 24 * 3600;
+
+// KEYS: done set, stats hash, problems list, the pass hash or "". ARGV: job id, now, rows, then
+// the five counters, then problem entries (JSON). Returns 1 when counted, 0 when this batch was
+// counted before.
 const COMMIT_SCRIPT = `
 if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('HINCRBY', KEYS[2], 'rowsDone', ARGV[3])
@@ -94,6 +123,11 @@ local fields = {'copied', 'skipped', 'missing', 'failed', 'bytes'}
 for i, field in ipairs(fields) do redis.call('HINCRBY', KEYS[2], field, ARGV[3 + i]) end
 redis.call('HSETNX', KEYS[2], 'startedAt', ARGV[2])
 redis.call('HSET', KEYS[2], 'updatedAt', ARGV[2])
+if KEYS[4] ~= '' then
+  for i, field in ipairs(fields) do redis.call('HINCRBY', KEYS[4], field, ARGV[3 + i]) end
+  redis.call('HINCRBY', KEYS[4], 'batches', 1)
+  redis.call('EXPIRE', KEYS[4], ${PASS_TTL_SECONDS})
+end
 for i = 9, #ARGV do redis.call('LPUSH', KEYS[3], ARGV[i]) end
 redis.call('LTRIM', KEYS[3], 0, ${PROBLEMS_KEPT - 1})
 return 1
@@ -157,21 +191,23 @@ export class SharedProgress {
     await this.redis.hset(this.keys.stats(table), 'rowsTotal', rows);
   }
 
-  /** Counts one batch's outcome, once. */
+  /** Counts one batch's outcome, once (and in its `jobs --follow` pass's counters, if any). */
   async commit(
     table: TableName,
     jobId: string,
     rows: number,
     counters: Counters,
     problems: ProblemEntry[],
+    pass?: string,
   ): Promise<boolean> {
     const entries = problems.slice(0, PROBLEMS_KEPT).map((p) => JSON.stringify(p));
     const counted = await this.redis.eval(
       COMMIT_SCRIPT,
-      3,
+      4,
       this.keys.done(table),
       this.keys.stats(table),
       this.keys.problems,
+      pass === undefined ? '' : this.keys.pass(pass, table),
       jobId,
       Date.now(),
       rows,
@@ -199,6 +235,42 @@ export class SharedProgress {
     } as TableProgress;
     for (const field of COUNTER_FIELDS) progress[field] = toNumber(raw[field]);
     return progress;
+  }
+
+  /** The committed counters of one `jobs --follow` pass's batches of a table. */
+  async passCounters(pass: string, table: TableName): Promise<Counters & { batches: number }> {
+    const raw = await this.redis.hgetall(this.keys.pass(pass, table));
+    const counters = { ...emptyCounters(), batches: toNumber(raw['batches']) };
+    for (const field of COUNTER_FIELDS) counters[field] = toNumber(raw[field]);
+    return counters;
+  }
+
+  async publishFollow(beat: FollowBeat, ttlMs: number): Promise<void> {
+    await this.redis.set(this.keys.follow, JSON.stringify(beat), 'PX', ttlMs);
+  }
+
+  /** The id of the last `jobs --follow` pass whose batches all finished (see followPassId). */
+  async lastFollowPass(): Promise<string | null> {
+    return this.redis.get(this.keys.lastFollowPass);
+  }
+
+  async setLastFollowPass(id: string): Promise<void> {
+    await this.redis.set(this.keys.lastFollowPass, id);
+  }
+
+  async forgetFollow(): Promise<void> {
+    await this.redis.del(this.keys.follow);
+  }
+
+  /** The live status of `jobs --follow`, or null when none runs. */
+  async follow(): Promise<FollowBeat | null> {
+    const raw = await this.redis.get(this.keys.follow);
+    if (!raw) return null;
+    try {
+      return JSON.parse(raw) as FollowBeat;
+    } catch {
+      return null;
+    }
   }
 
   async problems(limit = 20): Promise<ProblemEntry[]> {
@@ -241,9 +313,12 @@ export class SharedProgress {
     });
   }
 
-  /** Removes every counter, set and list of these tables (and the problems list). */
+  /**
+   * Removes every counter, set and list of these tables (and the problems list, and which
+   * follow pass completed last: its batches are forgotten too).
+   */
   async reset(tables: readonly string[]): Promise<void> {
     const names = tables.flatMap((t) => [this.keys.stats(t), this.keys.done(t), this.keys.queued(t)]);
-    await this.redis.del(...names, this.keys.problems);
+    await this.redis.del(...names, this.keys.problems, this.keys.lastFollowPass);
   }
 }

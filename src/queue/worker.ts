@@ -162,7 +162,7 @@ export class QueueWorker {
     }
     const now = Date.now();
     const problems: ProblemEntry[] = tally.problems.map((p) => ({ at: now, table: data.table, ...p }));
-    await progress.commit(data.table, job.id!, data.rows, counters, problems);
+    await progress.commit(data.table, job.id!, data.rows, counters, problems, data.pass);
     this.batchesDone++;
     if (failures.length > 0) {
       await job.updateData({

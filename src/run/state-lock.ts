@@ -1,5 +1,5 @@
 /**
- * One `sync --follow` per state file: a lock file beside it (`<state>.lock`) holding the
+ * One follower (`sync --follow` or `jobs --follow`) per state file: a lock file beside it (`<state>.lock`) holding the
  * owner's pid, host and start time. A second follower refuses to start while the owner lives;
  * a lock whose process is gone (kill -9, a crash) is taken over, so a dead process never holds
  * it for ever. A lock from another host cannot be checked and is respected: the message says
@@ -13,6 +13,8 @@ export interface LockOwner {
   pid: number;
   host: string;
   startedAt: string;
+  /** Which follower holds it (`sync --follow`, `jobs --follow`). */
+  command: string;
 }
 
 export function lockPath(statePath: string): string {
@@ -40,7 +42,12 @@ function readOwner(path: string): LockOwner | null | undefined {
   try {
     const owner = JSON.parse(text) as Partial<LockOwner>;
     if (typeof owner.pid === 'number' && typeof owner.host === 'string') {
-      return { pid: owner.pid, host: owner.host, startedAt: String(owner.startedAt ?? '') };
+      return {
+        pid: owner.pid,
+        host: owner.host,
+        startedAt: String(owner.startedAt ?? ''),
+        command: typeof owner.command === 'string' ? owner.command : 'sync --follow',
+      };
     }
   } catch {}
   return null; // unreadable (a crash mid-write): free to take
@@ -52,17 +59,22 @@ function readOwner(path: string): LockOwner | null | undefined {
  */
 export function acquireStateLock(statePath: string, what = 'sync --follow', attempt = 1): () => void {
   const path = lockPath(statePath);
-  const me: LockOwner = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
+  const me: LockOwner = {
+    pid: process.pid,
+    host: hostname(),
+    startedAt: new Date().toISOString(),
+    command: what,
+  };
   const holder = readOwner(path);
   if (holder && holder.pid !== process.pid) {
     if (holder.host !== me.host) {
       throw new ConfigError(
-        `${path}: another ${what} (pid ${holder.pid} on ${holder.host}, since ${holder.startedAt}) uses this state file; if it is not running, remove ${path}`,
+        `${path}: a ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${holder.startedAt}) uses this state file; if it is not running, remove ${path}`,
       );
     }
     if (isAlive(holder.pid)) {
       throw new ConfigError(
-        `another ${what} is running on this state file (pid ${holder.pid}, since ${holder.startedAt}): ${path}`,
+        `another ${holder.command} is running on this state file (pid ${holder.pid}, since ${holder.startedAt}): ${path}`,
       );
     }
   }
@@ -98,6 +110,6 @@ export function assertNotFollowed(statePath: string): void {
   if (!holder || holder.pid === process.pid) return;
   if (holder.host === hostname() && !isAlive(holder.pid)) return;
   throw new ConfigError(
-    `a sync --follow (pid ${holder.pid} on ${holder.host}, since ${holder.startedAt}) is using this state file; stop it first, or give this run its own config (${path})`,
+    `a ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${holder.startedAt}) is using this state file; stop it first, or give this run its own config (${path})`,
   );
 }

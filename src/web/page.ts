@@ -69,8 +69,10 @@ function render(o) {
   }
   if (o.problems.length === 0) { const tr = document.createElement('tr'); const td = cell(tr, 'none'); td.colSpan = 5; problems.appendChild(tr); }
   const t = o.totals; const finished = t.keysExpected > 0 && t.done >= t.keysExpected && t.jobs.waiting + t.jobs.active + t.jobs.delayed === 0;
-  $('state').textContent = finished ? 'finished' : (o.workers.length ? 'running' : 'waiting for workers');
+  $('state').textContent = finished ? (o.follow ? 'following' : 'finished') : (o.workers.length ? 'running' : 'waiting for workers');
   $('updated').textContent = new Date(o.at).toLocaleTimeString();
+  const f = o.follow; $('follow').hidden = !f;
+  if (f) { $('follow-pass').textContent = String(f.pass); $('follow-lag').textContent = f.lagSeconds.toFixed(1) + ' s'; $('follow-pending').textContent = fmt(f.pendingBatches); }
 }
 async function refresh() {
   try {
@@ -90,6 +92,7 @@ export function overviewPage(title: string, authenticated: boolean): string {
 <h1>mastodon-s3-sync</h1>
 <div class="sub">${escapeHtml(title)} · <span id="state">loading</span> · updated <span id="updated">-</span> ·
 workers: <span id="worker-count">0</span> · <a href="queues">queues (Bull Board${authenticated ? '' : ', read-only'})</a>
+<span id="follow" hidden>· follow: pass <span id="follow-pass">-</span>, lag <span id="follow-lag">-</span> (<span id="follow-pending">0</span> batches pending)</span>
 <span id="error" class="failed"></span></div>
 <table><thead><tr><th>table</th><th>progress</th><th>keys done / expected</th><th>copied</th><th>skipped</th><th>missing</th><th>failed</th><th>bytes</th><th>objects/s</th><th>bytes/s</th><th>ETA</th><th>jobs waiting / active / failed</th></tr></thead>
 <tbody id="tables"></tbody></table>

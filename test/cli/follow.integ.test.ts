@@ -7,7 +7,6 @@
  * file is refused while the first lives and takes over once it is killed -9; bad flags exit 2.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -16,7 +15,8 @@ import { type FaultProxy, startFaultProxy } from '../../dev/faults.ts';
 import type { Proxy as RecordingProxy } from '../../dev/proxy.ts';
 import { keysForRow } from '../../src/mastodon/catalog.ts';
 import type { CatalogKey } from '../../src/mastodon/types.ts';
-import { BIN, type CliResult, hasStackTrace, runCli } from '../helpers/cli.ts';
+import { hasStackTrace, runCli } from '../helpers/cli.ts';
+import { type JsonLinesCli, startJsonLines } from '../helpers/json-lines.ts';
 import type { TestDatabase } from '../helpers/pg.ts';
 import {
   describeRun,
@@ -57,64 +57,10 @@ let destClient: S3Client;
 let proxy: RecordingProxy;
 let ini: string;
 
-interface Follower {
-  child: ChildProcess;
-  /** JSON lines printed so far (status lines, then the summary). */
-  lines: Array<Record<string, unknown>>;
-  /** Resolves with the first line `match` accepts (rejects after `ms`). */
-  waitFor(match: (line: Record<string, unknown>) => boolean, ms?: number): Promise<Record<string, unknown>>;
-  done: Promise<CliResult>;
-}
+type Follower = JsonLinesCli;
 
 function startFollower(args: readonly string[]): Follower {
-  const started = Date.now();
-  const child = spawn(process.execPath, [BIN, 'sync', '--follow', '--json', '--no-progress', ...args], {
-    env: { ...process.env, CONFIG_FILE: '', CONFIG_FILE_NAME: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: Array<Record<string, unknown>> = [];
-  const waiters: Array<() => void> = [];
-  let stdout = '';
-  let stderr = '';
-  let partial = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-    partial += chunk;
-    const complete = partial.split('\n');
-    partial = complete.pop()!;
-    for (const text of complete) if (text.trim()) lines.push(JSON.parse(text) as Record<string, unknown>);
-    for (const wake of waiters.splice(0)) wake();
-  });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
-  const killer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-  const done = new Promise<CliResult>((resolve) =>
-    child.on('close', (code, signal) => {
-      clearTimeout(killer);
-      for (const wake of waiters.splice(0)) wake();
-      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
-    }),
-  );
-  const waitFor = (match: (line: Record<string, unknown>) => boolean, ms = 60_000) =>
-    new Promise<Record<string, unknown>>((resolve, reject) => {
-      const deadline = setTimeout(
-        () => reject(new Error(`no matching line in ${ms} ms:\n${stdout}\n--- stderr ---\n${stderr}`)),
-        ms,
-      );
-      const check = () => {
-        const found = lines.find(match);
-        if (found) {
-          clearTimeout(deadline);
-          resolve(found);
-        } else if (child.exitCode !== null || child.signalCode !== null) {
-          clearTimeout(deadline);
-          reject(new Error(`exited (${child.exitCode ?? child.signalCode}) first:\n${stdout}\n${stderr}`));
-        } else waiters.push(check);
-      };
-      check();
-    });
-  return { child, lines, waitFor, done };
+  return startJsonLines(['sync', '--follow', '--json', '--no-progress', ...args]);
 }
 
 const bytesOf = (k: CatalogKey) => uniqueBytes(k);

@@ -58,6 +58,29 @@ describe('state lock', () => {
     }
   });
 
+  test("the message names the holder's command, whichever command asks", () => {
+    const state = freshState();
+    const release = acquireStateLock(state, 'jobs --follow');
+    try {
+      assert.equal(JSON.parse(readFileSync(lockPath(state), 'utf8')).command, 'jobs --follow');
+      // Same process: taking it again is allowed; another command reads who holds it.
+      writeFileSync(
+        lockPath(state),
+        JSON.stringify({ pid: process.ppid, host: hostname(), startedAt: 'x', command: 'jobs --follow' }),
+      );
+      assert.throws(
+        () => acquireStateLock(state, 'sync --follow'),
+        (e) => e instanceof ConfigError && /another jobs --follow is running/.test(e.message),
+      );
+      assert.throws(
+        () => assertNotFollowed(state),
+        (e) => e instanceof ConfigError && /a jobs --follow \(pid/.test(e.message),
+      );
+    } finally {
+      release();
+    }
+  });
+
   test('an owner on another host is respected: the message says which file to remove', () => {
     const state = freshState();
     writeFileSync(lockPath(state), JSON.stringify({ pid: 1, host: 'other-host.example', startedAt: 'x' }));

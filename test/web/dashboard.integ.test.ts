@@ -3,14 +3,15 @@
  * real run: Redis, PostgreSQL, s3rver, `jobs` and a `worker` spawned as an admin would.
  * The overview shows the run's counts while it runs and exactly the final ones after;
  * basic auth refuses a wrong password; no secret appears in any page; a screenshot is saved
- * to test-artifacts/dashboard.png.
+ * to test-artifacts/dashboard.png. `jobs --follow`'s pass and lag show in the header
+ * (test-artifacts/dashboard-follow.png).
  */
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { fakeInstance, referencedKeys } from '../../dev/fake-instance.ts';
+import { fakeInstance, referencedKeys, snowflake } from '../../dev/fake-instance.ts';
 import type { Proxy as RecordingProxy } from '../../dev/proxy.ts';
 import type { S3Server } from '../../dev/s3.ts';
 import { runCli } from '../helpers/cli.ts';
@@ -21,6 +22,7 @@ import {
   type RunningCli,
   removeTempInis,
   s3Section,
+  seedDatabase,
   sleep,
   startCli,
   tempIni,
@@ -187,6 +189,62 @@ describe('dashboard', () => {
     for (const secret of SECRETS) assert.ok(!html.includes(secret), 'no secret in the pages');
     const retry = await fetch(`${url}queues/api/queues/media_attachments/retry/failed`, { method: 'PUT' });
     assert.notEqual(retry.status, 200, 'no state-changing endpoint without auth');
+    await page.close();
+    worker.child.kill('SIGTERM');
+    assert.equal((await worker.done).code, 0);
+  });
+
+  it("shows jobs --follow's pass and lag: 0 when caught up, growing while its batches wait", async () => {
+    const ini = config();
+    const { url } = await startDashboard(ini);
+    const page = await browser.newPage();
+    await page.goto(url);
+    // Everything was queued and done by the run above: the bulk pass has nothing to wait for.
+    const follower = startCli(
+      ['jobs', '--follow', '--interval', '1s', '--config', ini, '--log-level', 'warn'],
+      120_000,
+    );
+    running.push(follower);
+    await page.locator('#follow').waitFor({ state: 'visible', timeout: 30_000 });
+    await page
+      .locator('#follow-lag')
+      .filter({ hasText: /^0\.0 s$/ })
+      .waitFor();
+    assert.equal(await page.locator('#state').textContent(), 'following');
+
+    // New rows while no worker runs: the pass waits for its batches, the lag grows.
+    await seedDatabase(db, {
+      media_attachments: [0, 1, 2].map((i) => ({
+        id: snowflake(Date.now() + i, i),
+        type: 0,
+        file_file_name: `dashfollow${i}aaaabbbb.png`,
+        file_content_type: 'image/png',
+        file_file_size: null,
+        file_storage_schema_version: 1,
+        remote_url: '',
+      })),
+    });
+    const deadline = Date.now() + 30_000;
+    let lag = 0;
+    while (Date.now() < deadline && lag < 2) {
+      lag = Number.parseFloat((await page.locator('#follow-lag').textContent()) ?? '0');
+      await sleep(200);
+    }
+    assert.ok(lag >= 2, `lag shown while the pass waits: ${lag}`);
+    assert.notEqual(await page.locator('#follow-pending').textContent(), '0');
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-follow.png'), fullPage: true });
+
+    // A worker takes the batches: the pass ends, the lag is 0 again.
+    const worker = startCli(['worker', '--config', ini, '--log-level', 'warn'], 120_000);
+    running.push(worker);
+    await page
+      .locator('#follow-lag')
+      .filter({ hasText: /^0\.0 s$/ })
+      .waitFor({ timeout: 60_000 });
+    follower.child.kill('SIGTERM');
+    assert.equal((await follower.done).code, 0);
+    await page.locator('#follow').waitFor({ state: 'hidden', timeout: 10_000 });
     await page.close();
     worker.child.kill('SIGTERM');
     assert.equal((await worker.done).code, 0);
