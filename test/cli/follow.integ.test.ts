@@ -10,11 +10,17 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { type FakeRows, fakeInstance, referencedKeys, snowflake } from '../../dev/fake-instance.ts';
+import {
+  type FakeRow,
+  type FakeRows,
+  fakeInstance,
+  referencedKeys,
+  snowflake,
+} from '../../dev/fake-instance.ts';
 import { type FaultProxy, startFaultProxy } from '../../dev/faults.ts';
 import type { Proxy as RecordingProxy } from '../../dev/proxy.ts';
 import { keysForRow } from '../../src/mastodon/catalog.ts';
-import type { CatalogKey } from '../../src/mastodon/types.ts';
+import type { CatalogKey, TableName } from '../../src/mastodon/types.ts';
 import { hasStackTrace, runCli } from '../helpers/cli.ts';
 import { type JsonLinesCli, startJsonLines } from '../helpers/json-lines.ts';
 import type { TestDatabase } from '../helpers/pg.ts';
@@ -333,28 +339,78 @@ describe('sync --follow', () => {
       );
       const follower = startFollower(['--interval', '2s', '--config', faulty]);
       await follower.waitFor((l) => l['pass'] === 1);
-      // The writer: two media rows (four objects) every 250 ms for 6 s, files stored first.
+      // The writer, every 250 ms for 6 s, files stored first: two media rows (four objects),
+      // and every fourth tick a local account (avatar), a custom emoji and a preview card.
       const written: CatalogKey[] = [];
       for (let tick = 0; tick < 24; tick++) {
-        const rowsNow = [0, 1].map((i) => ({
-          id: snowflake(Date.now(), 1000 + tick * 2 + i),
-          type: 0,
-          file_file_name: `writer${tick}x${i}aaaabbbb.png`,
-          file_content_type: 'image/png',
-          file_file_size: null,
-          file_storage_schema_version: 1,
-          remote_url: '',
-        }));
-        const keysNow = rowsNow.flatMap((row) => keysForRow('media_attachments', row));
+        const rowsNow: FakeRows = {
+          media_attachments: [0, 1].map((i) => ({
+            id: snowflake(Date.now(), 1000 + tick * 2 + i),
+            type: 0,
+            file_file_name: `writer${tick}x${i}aaaabbbb.png`,
+            file_content_type: 'image/png',
+            file_file_size: null,
+            file_storage_schema_version: 1,
+            remote_url: '',
+          })),
+        };
+        if (tick % 4 === 0) {
+          // Paperclip stamps <attachment>_updated_at when it assigns a file (Mastodon's rows do).
+          const stamped = new Date().toISOString();
+          rowsNow.accounts = [
+            {
+              id: snowflake(Date.now(), 3000 + tick),
+              username: `writer${tick}`,
+              domain: null,
+              avatar_file_name: `writeravatar${tick}.png`,
+              avatar_content_type: 'image/png',
+              avatar_file_size: null,
+              avatar_storage_schema_version: 1,
+              avatar_updated_at: stamped,
+            },
+          ];
+          rowsNow.custom_emojis = [
+            {
+              id: String(50_000 + tick),
+              shortcode: `writer${tick}`,
+              domain: null,
+              image_file_name: `writeremoji${tick}.png`,
+              image_content_type: 'image/png',
+              image_file_size: null,
+              image_storage_schema_version: 1,
+              image_updated_at: stamped,
+            },
+          ];
+          rowsNow.preview_cards = [
+            {
+              id: String(50_000 + tick),
+              url: `https://writer.example/${tick}`,
+              image_file_name: `writercard${tick}.jpeg`,
+              image_content_type: 'image/jpeg',
+              image_file_size: null,
+              image_storage_schema_version: 1,
+              image_updated_at: stamped,
+            },
+          ];
+        }
+        const keysNow = (Object.entries(rowsNow) as Array<[TableName, FakeRow[]]>).flatMap(([table, list]) =>
+          list.flatMap((row) => keysForRow(table, row)),
+        );
         await putObjects(
           sourceClient,
           'fol-source',
           keysNow.map((k) => ({ key: k.key, body: bytesOf(k), contentType: k.contentType })),
         );
-        await seedDatabase(db, { media_attachments: rowsNow });
+        await seedDatabase(db, rowsNow);
         written.push(...keysNow);
         await new Promise((r) => setTimeout(r, 250));
       }
+      const tablesWritten = new Set(written.map((k) => k.table));
+      assert.deepEqual(
+        [...tablesWritten].sort(),
+        ['accounts', 'custom_emojis', 'media_attachments', 'preview_cards'],
+        'the writer wrote every kind of row',
+      );
       const writerStopped = follower.lines.length;
       await follower.waitFor(
         (l) => follower.lines.indexOf(l) > writerStopped && l['lagSeconds'] === 0,
