@@ -87,7 +87,9 @@ to   ${where(destination)}.`,
 It goes on from where the bulk copy ended and prints one JSON line per pass: "copied" is what
 that pass found new (uploads, remote media, replaced avatars; suspensions re-apply ACLs),
 "lagSeconds" stays within about one interval (30 s) while users post, and is 0 when a pass
-finds nothing left to copy. Leave it running through the next two steps.`,
+finds nothing left to copy. Leave it running through the next two steps.
+(Distributed: mastodon-s3-sync jobs --follow --json ${cfg} with the workers running; each pass
+waits for the workers, and the dashboard shows the lag.)`,
     `Switch Mastodon's storage: in .env.production set\n${env.map((l) => `  ${l}`).join('\n')}\nthen restart web, sidekiq and streaming. From then on Mastodon writes new files to the
 destination itself: follow finds their rows, sees the objects already there and skips them.`,
     `Wait for the last writes to the old store: once a pass after the restart prints

@@ -64,6 +64,9 @@ describe('runbook', () => {
     const wait = text.indexOf('"lagSeconds":0');
     assert.ok(text.indexOf('S3_ENABLED=true') < wait && wait < text.lastIndexOf('verify --config'));
     assert.match(text, /kill -TERM: it finishes its pass, saves its position/);
+    // Distributed: jobs --follow in the same step.
+    const jobsFollow = text.indexOf('jobs --follow --json');
+    assert.ok(follow < jobsFollow && jobsFollow < text.indexOf('S3_ENABLED=true'));
   });
   it('never prints keys, only placeholders', () => {
     const text = renderRunbook({
