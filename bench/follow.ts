@@ -10,7 +10,8 @@
  * received, the tool's own lagSeconds, and the database time of its passes (dbSeconds).
  *
  * Flags: --rates 20,100,500 (new objects/s), --seconds 120 (writer time per rate),
- * --interval 30s, --out FILE (JSON; default bench/out/follow-<time>.json).
+ * --interval 30s, --out FILE (JSON; default bench/out/follow-<time>.json), --workers N: follow
+ * with `jobs --follow` and N `worker` processes (a private redis-server) instead of `sync --follow`.
  * Prints PASS/FAIL for issue 12's goal (informational): lag p99 ≤ 60 s at 100 objects/s.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -23,6 +24,7 @@ import { fakeInstance, referencedKeys, snowflake } from '../dev/fake-instance.ts
 import { startProxy, startProxyProcess } from '../dev/proxy.ts';
 import { rawClient, type S3Server, startS3Server } from '../dev/s3.ts';
 import { keysForRow } from '../src/mastodon/catalog.ts';
+import { startPrivateRedis } from '../test/helpers/redis.ts';
 import { iniFor, seedDatabase, seedObjects } from './lib/dataset.ts';
 import { SHEBANG_NODE_FLAGS } from './lib/shebang.ts';
 
@@ -38,6 +40,8 @@ function option(name: string): string | undefined {
 const RATES = (option('rates') ?? '20,100,500').split(',').map(Number);
 const SECONDS = Number(option('seconds') ?? 120);
 const INTERVAL = option('interval');
+/** With N: `jobs --follow` and N workers; without: `sync --follow`. */
+const WORKERS = option('workers') === undefined ? 0 : Number(option('workers'));
 const OUT =
   option('out') ??
   join(ROOT, 'bench', 'out', `follow-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
@@ -69,10 +73,7 @@ function startFollower(ini: string): { child: ChildProcess; lines: Array<Record<
     [
       ...SHEBANG_NODE_FLAGS,
       BIN,
-      'sync',
-      '--follow',
-      '--json',
-      '--no-progress',
+      ...(WORKERS > 0 ? ['jobs', '--follow', '--json'] : ['sync', '--follow', '--json', '--no-progress']),
       '--log-level',
       'warn',
       ...(INTERVAL ? ['--interval', INTERVAL] : []),
@@ -94,6 +95,31 @@ function startFollower(ini: string): { child: ChildProcess; lines: Array<Record<
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+function startWorkers(ini: string): ChildProcess[] {
+  return Array.from({ length: WORKERS }, () =>
+    spawn(process.execPath, [...SHEBANG_NODE_FLAGS, BIN, 'worker', '--log-level', 'warn', '--config', ini], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    }),
+  );
+}
+
+async function stopAll(children: readonly ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve(null);
+          const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+          child.once('close', () => {
+            clearTimeout(killer);
+            resolve(null);
+          });
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+}
+
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'msst-bench-follow-'));
   const destBuckets = RATES.map((r) => `follow-${r}`);
@@ -110,6 +136,7 @@ async function main(): Promise<void> {
     'live',
     referencedKeys(initial).map((k) => ({ key: k.key, size: 20_000 })),
   );
+  const redis = WORKERS > 0 ? await startPrivateRedis() : null;
   const source = rawClient(servers[0]);
   const body = randomBytes(30_000);
   const results: RateResult[] = [];
@@ -118,9 +145,14 @@ async function main(): Promise<void> {
     for (const rate of RATES) {
       const bucket = `follow-${rate}`;
       const ini = join(work, `${bucket}.ini`);
-      writeFileSync(ini, iniFor(db, sourceProxy.endpoint, destProxy.endpoint, 'live', bucket, servers));
+      const queue = redis ? `[queue]\nredis = ${redis.url}\nprefix = follow-${rate}\nbatch_size = 100\n` : '';
+      writeFileSync(
+        ini,
+        iniFor(db, sourceProxy.endpoint, destProxy.endpoint, 'live', bucket, servers) + `\n${queue}`,
+      );
       destProxy.reset();
       console.log(`rate ${rate} objects/s: bulk pass …`);
+      const workers = startWorkers(ini);
       const follower = startFollower(ini);
       while (!follower.lines.some((l) => l['pass'] === 1)) {
         if (follower.child.exitCode !== null) throw new Error('follower exited during the bulk pass');
@@ -191,8 +223,8 @@ async function main(): Promise<void> {
         if (answered.size >= committedAt.size || Date.now() > catchUpDeadline) break;
         await sleep(500);
       }
-      follower.child.kill('SIGTERM');
-      await new Promise((r) => follower.child.once('close', r));
+      await stopAll([follower.child]);
+      await stopAll(workers);
       const lags = [...answered]
         .map(([key, at]) => (at - committedAt.get(key)!) / 1000)
         .sort((a, b) => a - b);
@@ -223,11 +255,12 @@ async function main(): Promise<void> {
     await destProxy.stop();
     await sourceProxy.stop();
     await db.drop();
+    await redis?.stop();
     await Promise.all(servers.map((s) => s.stop()));
     rmSync(work, { recursive: true, force: true });
   }
   console.log(
-    `\nrate obj/s  written  copied  received/s  lag p50  lag p99  lag max  passes  DB s/pass (median, max)   (+${LATENCY_MS} ms per request, interval ${INTERVAL ?? '30s'})`,
+    `\nrate obj/s  written  copied  received/s  lag p50  lag p99  lag max  passes  DB s/pass (median, max)   (${WORKERS > 0 ? `jobs --follow + ${WORKERS} workers` : 'sync --follow'}, +${LATENCY_MS} ms per request, interval ${INTERVAL ?? '30s'})`,
   );
   for (const r of results) {
     console.log(
@@ -242,7 +275,7 @@ async function main(): Promise<void> {
   mkdirSync(join(ROOT, 'bench', 'out'), { recursive: true });
   writeFileSync(
     OUT,
-    `${JSON.stringify({ at: new Date().toISOString(), seconds: SECONDS, results }, null, 2)}\n`,
+    `${JSON.stringify({ at: new Date().toISOString(), seconds: SECONDS, workers: WORKERS, results }, null, 2)}\n`,
   );
   console.log(`written to ${OUT}`);
 }
