@@ -55,7 +55,9 @@ const REMOVED_CHECK_BATCHES = 100;
 interface Tracked {
   /** Job ids not settled yet, in the order they were queued. */
   pending: string[];
-  /** Keys of batches that ended failed or vanished without being counted. */
+  /** Batches that ended failed (counted or not) or vanished uncounted: the table keeps its position. */
+  failedBatches: number;
+  /** Keys of the batches that ended without being counted (failed before counting, or removed). */
   lostKeys: number;
   keysOf: Map<string, number>;
 }
@@ -72,7 +74,7 @@ export async function runDistributedPass(
   const dbBefore = deps.db.queryMs;
   const pass = { id: followPassId(await deps.progress.lastFollowPass(), since), since };
   const tracked = new Map<TableName, Tracked>(
-    settings.tables.map((t) => [t, { pending: [], lostKeys: 0, keysOf: new Map() }]),
+    settings.tables.map((t) => [t, { pending: [], failedBatches: 0, lostKeys: 0, keysOf: new Map() }]),
   );
   await enqueueTables(
     {
@@ -93,7 +95,7 @@ export async function runDistributedPass(
         const since = pass.since.get(table);
         return since ? { ...settings.read, changedSince: since } : settings.read;
       },
-      pass: { id: pass.id, scopeIds: new Set(pass.since.keys()) },
+      pass: { id: pass.id, delta: new Set(pass.since.keys()) },
     },
   );
   await waitForBatches(deps, tracked);
@@ -123,31 +125,31 @@ async function settle(
   lookForRemoved: boolean,
 ): Promise<void> {
   const queue = deps.queues.get(table)!;
-  const done = await deps.progress.doneAmong(table, entry.pending);
-  let left = entry.pending.filter((_, i) => !done[i]);
-  if (left.length === 0) {
-    entry.pending = left;
-    return;
-  }
-  const lose = (ids: Iterable<string>) => {
-    for (const id of ids) entry.lostKeys += entry.keysOf.get(id) ?? 0;
+  const lost = (id: string, counted: boolean) => {
+    entry.failedBatches++;
+    if (!counted) entry.lostKeys += entry.keysOf.get(id) ?? 0;
   };
-  const failed = new Set(await queue.getRanges(['failed'], 0, -1));
-  lose(left.filter((id) => failed.has(id)));
-  left = left.filter((id) => !failed.has(id));
-  if (lookForRemoved) {
+  // The failed set first: a batch whose keys failed on its last attempt is counted (done) and
+  // then ends failed; it must fail the table whichever of the two is seen.
+  const failed =
+    (await queue.getFailedCount()) > 0
+      ? new Set(await queue.getRanges(['failed'], 0, -1))
+      : new Set<string>();
+  const done = await deps.progress.doneAmong(table, entry.pending);
+  let left: string[] = [];
+  entry.pending.forEach((id, i) => {
+    if (failed.has(id)) lost(id, done[i]!);
+    else if (!done[i]) left.push(id);
+  });
+  if (lookForRemoved && left.length > 0) {
     const asked = left.slice(0, REMOVED_CHECK_BATCHES);
     const states = await Promise.all(asked.map((id) => queue.getJobState(id)));
-    const removed = new Set(asked.filter((_, i) => states[i] === 'unknown'));
-    if (removed.size > 0) {
-      // Counted between the two reads (completed jobs are removed once counted)?
-      const countedSince = await deps.progress.doneAmong(table, [...removed]);
-      [...removed].forEach((id, i) => {
-        if (countedSince[i]) removed.delete(id);
-      });
-      lose(removed);
-      left = left.filter((id) => !removed.has(id));
-    }
+    const gone = asked.filter((_, i) => states[i] === 'unknown');
+    // Counted between the reads (a completed job is removed once counted)?
+    const countedSince = await deps.progress.doneAmong(table, gone);
+    const removed = new Set(gone.filter((_, i) => !countedSince[i]));
+    for (const id of removed) lost(id, false);
+    left = left.filter((id) => !removed.has(id) && !gone.includes(id));
   }
   entry.pending = left;
 }
@@ -175,9 +177,9 @@ async function outcomeOf(
     outcome.copied += counters.copied;
     outcome.skipped += counters.skipped;
     outcome.missing += counters.missing;
-    const failed = counters.failed + entry.lostKeys;
-    outcome.failed += failed;
-    if (failed > 0 || entry.pending.length > 0) failedTables.push(table);
+    outcome.failed += counters.failed + entry.lostKeys;
+    const keepsPosition = counters.failed + entry.lostKeys + entry.failedBatches + entry.pending.length > 0;
+    if (keepsPosition) failedTables.push(table);
   }
   return { ...outcome, failedTables };
 }

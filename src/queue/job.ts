@@ -3,6 +3,7 @@
  * exceed 2^53). A job is one batch of rows of one table, with every key the catalog computed
  * for them, so a worker needs no database.
  */
+import { createHash } from 'node:crypto';
 import type { CatalogKey, TableName } from '../mastodon/types.ts';
 import type { Counters } from './progress.ts';
 
@@ -39,12 +40,25 @@ export type BatchJobResult = Counters;
 /**
  * Deterministic job id of a batch (BullMQ refuses a second job with the same id, so running
  * `jobs` twice does not queue the same rows twice). Not a bare integer, no ':' (BullMQ rules).
- *
- * A `jobs --follow` delta pass scopes its ids by the pass: the same rows changed again later
- * (a new avatar) are a new batch, not one already done.
  */
-export function batchJobId(firstId: string, lastId: string, scope?: string): string {
-  return scope === undefined ? `rows-${firstId}-${lastId}` : `${scope}-rows-${firstId}-${lastId}`;
+export function batchJobId(firstId: string, lastId: string): string {
+  return `rows-${firstId}-${lastId}`;
+}
+
+/**
+ * Job id of a `jobs --follow` batch: scoped by its pass, and by what it holds (a digest of its
+ * keys, their ACLs and alternates). The same pass started again after a restart finds its
+ * batches by these ids instead of queueing them twice; a row whose file or state changed since
+ * (a new avatar, a suspension) makes another id, so it is queued, never taken as done.
+ */
+export function followBatchJobId(
+  pass: string,
+  firstId: string,
+  lastId: string,
+  keys: readonly JobKey[],
+): string {
+  const digest = createHash('sha256').update(JSON.stringify(keys)).digest('hex').slice(0, 16);
+  return `${pass}-rows-${firstId}-${lastId}-${digest}`;
 }
 
 export function toJobKey(item: CatalogKey, alt: string | null): JobKey {

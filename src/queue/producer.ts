@@ -13,7 +13,7 @@ import type { Logger } from '../log.ts';
 import { alternateKey } from '../mastodon/catalog.ts';
 import type { CatalogOptions, TableName } from '../mastodon/types.ts';
 import { enumerateRun } from '../run/enumerate.ts';
-import { batchJobId, toJobKey } from './job.ts';
+import { batchJobId, followBatchJobId, toJobKey } from './job.ts';
 import type { SharedProgress } from './progress.ts';
 import { type BatchQueue, JOB_NAME, jobOptions } from './queues.ts';
 import type { QueueSettings } from './settings.ts';
@@ -32,13 +32,10 @@ export interface EnqueueSettings {
 
 /** How a `jobs --follow` pass marks its batches. */
 export interface FollowPassTag {
-  /** Carried in each job, so workers add its counters to the pass's. */
+  /** Scopes the batches' job ids (followBatchJobId) and is carried in each job, so workers add its counters to the pass's. */
   id: string;
-  /**
-   * Tables whose job ids the pass scopes (delta reads); a table read whole (the bulk pass)
-   * keeps `jobs`' ids, so it goes on from where a `jobs` run got.
-   */
-  scopeIds: ReadonlySet<TableName>;
+  /** Tables read from a position: their row totals (of the bulk run) are kept, not re-counted. */
+  delta: ReadonlySet<TableName>;
 }
 
 export interface EnqueueDeps {
@@ -47,7 +44,7 @@ export interface EnqueueDeps {
   progress: SharedProgress;
   log: Logger;
   stop: AbortSignal;
-  /** Told of every batch this run waits for: queued now, or queued before and not done yet. */
+  /** Told of every batch of the run, queued now or before (a follow pass waits for each). */
   track?: (table: TableName, jobId: string, keys: number) => void;
 }
 
@@ -78,7 +75,7 @@ export async function enqueueTables(deps: EnqueueDeps, settings: EnqueueSettings
   for (const table of settings.tables) {
     byTable.set(table, { table, jobs: 0, rows: 0, keys: 0, alreadyQueued: 0 });
     // A delta read keeps the table's total (of its bulk run) and does not scan it twice.
-    if (pass?.scopeIds.has(table)) continue;
+    if (pass?.delta.has(table)) continue;
     await progress.setRowsTotal(table, await estimateRows(db, table, read, settings.columns.get(table)));
   }
   const plan = {
@@ -95,21 +92,22 @@ export async function enqueueTables(deps: EnqueueDeps, settings: EnqueueSettings
       current = batch.table;
     }
     const summary = byTable.get(batch.table)!;
-    const scope = pass?.scopeIds.has(batch.table) ? pass.id : undefined;
-    const jobId = batchJobId(batch.firstId, batch.lastId, scope);
-    if (await progress.isDone(batch.table, jobId)) {
+    const keys = batch.keys.map((item) => toJobKey(item, alternateKey(item, batch.columns)));
+    const jobId = pass
+      ? followBatchJobId(pass.id, batch.firstId, batch.lastId, keys)
+      : batchJobId(batch.firstId, batch.lastId);
+    // A follow pass waits for its batches however they were queued (this run, or the same pass
+    // before a restart), and looks at how each one ended.
+    const known =
+      (await progress.isDone(batch.table, jobId)) || (await progress.isQueued(batch.table, jobId));
+    if (known) {
       summary.alreadyQueued++;
-      continue;
-    }
-    if (await progress.isQueued(batch.table, jobId)) {
-      summary.alreadyQueued++;
-      deps.track?.(batch.table, jobId, 0); // queued by an earlier run: its keys were counted there
+      deps.track?.(batch.table, jobId, keys.length);
       continue;
     }
     const queue = queues.get(batch.table)!;
     await waitForRoom(queue, settings.queue.maxWaiting, stop);
     if (stop.aborted) break;
-    const keys = batch.keys.map((item) => toJobKey(item, alternateKey(item, batch.columns)));
     await queue.add(
       JOB_NAME,
       {

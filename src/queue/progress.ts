@@ -294,13 +294,7 @@ export class SharedProgress {
 
   /** Workers whose heartbeat has not expired. */
   async workers(): Promise<WorkerBeat[]> {
-    const names: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, found] = await this.redis.scan(cursor, 'MATCH', this.keys.workerPattern, 'COUNT', 200);
-      cursor = next;
-      names.push(...found);
-    } while (cursor !== '0');
+    const names = await this.scan(this.keys.workerPattern);
     if (names.length === 0) return [];
     const values = await this.redis.mget(...names);
     return values.flatMap((v) => {
@@ -314,11 +308,25 @@ export class SharedProgress {
   }
 
   /**
-   * Removes every counter, set and list of these tables (and the problems list, and which
-   * follow pass completed last: its batches are forgotten too).
+   * Removes every counter, set and list of these tables (their follow passes' counters too),
+   * the problems list, and which follow pass completed last (its batches are forgotten).
    */
   async reset(tables: readonly string[]): Promise<void> {
     const names = tables.flatMap((t) => [this.keys.stats(t), this.keys.done(t), this.keys.queued(t)]);
-    await this.redis.del(...names, this.keys.problems, this.keys.lastFollowPass);
+    const passes = (await this.scan(this.keys.pass('*', '*'))).filter((name) =>
+      tables.some((t) => name.endsWith(`:${t}`)),
+    );
+    await this.redis.del(...names, ...passes, this.keys.problems, this.keys.lastFollowPass);
+  }
+
+  private async scan(pattern: string): Promise<string[]> {
+    const names: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, found] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      cursor = next;
+      names.push(...found);
+    } while (cursor !== '0');
+    return names;
   }
 }

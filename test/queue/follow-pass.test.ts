@@ -1,12 +1,13 @@
 /**
  * A `jobs --follow` pass' id: the same for a pass started again from the same positions (so a
  * restarted follower finds its batches still queued), different once a pass completed (so a
- * pass whose positions could not move queues its rows, and tries them, again).
+ * pass whose positions could not move queues its rows, and tries them, again). Its batches'
+ * ids: scoped by the pass and by what they hold.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { followPassId } from '../../src/queue/follow-pass.ts';
-import { batchJobId } from '../../src/queue/job.ts';
+import { batchJobId, followBatchJobId } from '../../src/queue/job.ts';
 
 const at = (iso: string) => new Date(iso);
 
@@ -34,10 +35,20 @@ describe('followPassId', () => {
     assert.equal(ids.size, 5);
   });
 
-  test("scoped job ids are BullMQ-valid (no ':', not a bare integer) and differ from `jobs`' ones", () => {
-    const scoped = batchJobId('110', '250', followPassId(null, since));
-    assert.doesNotMatch(scoped, /:/);
-    assert.notEqual(scoped, batchJobId('110', '250'));
-    assert.match(scoped, /-rows-110-250$/);
+  test('batch ids: BullMQ-valid, scoped by the pass, changed by any change of the keys', () => {
+    const keys = [
+      { key: 'accounts/avatars/000/000/042/original/a.png', contentType: 'image/png', acl: 'public-read' },
+    ];
+    const pass = followPassId(null, since);
+    const id = followBatchJobId(pass, '42', '42', keys as never);
+    assert.doesNotMatch(id, /:/);
+    assert.match(id, new RegExp(`^${pass}-rows-42-42-[0-9a-f]{16}$`));
+    assert.equal(followBatchJobId(pass, '42', '42', structuredClone(keys) as never), id, 'deterministic');
+    assert.notEqual(followBatchJobId('fother', '42', '42', keys as never), id, 'another pass');
+    const newAvatar = [{ ...keys[0], key: 'accounts/avatars/000/000/042/original/b.png' }];
+    const suspended = [{ ...keys[0], acl: 'private' }];
+    assert.notEqual(followBatchJobId(pass, '42', '42', newAvatar as never), id, 'a new file');
+    assert.notEqual(followBatchJobId(pass, '42', '42', suspended as never), id, 'another ACL');
+    assert.notEqual(id, batchJobId('42', '42'));
   });
 });

@@ -7,7 +7,8 @@
  *   so the same row is a new batch each time) reach the destination through the workers;
  *   `status` shows the follower's pass and lag; SIGTERM ends it after the pass.
  * - A pass waits for its batches: with no worker running its positions do not move; killed -9
- *   and restarted once a worker is back, every object arrives, each copied once.
+ *   and restarted once a worker is back, every object arrives, each copied once, and a row
+ *   changed meanwhile is copied too.
  * - One follower per state file (`sync --follow` and `jobs --follow` share the lock); bad
  *   flags exit 2.
  */
@@ -249,11 +250,15 @@ describe('jobs --follow', () => {
     first.child.kill('SIGKILL');
     await first.done;
     assert.equal(positionOf('media_attachments'), before, 'a pass not finished moves no position');
+    // A row changed while no follower runs: the restarted pass has the same id, but this
+    // row's batch holds another key now, so it is queued, not taken for one already done.
+    const account = rows.accounts!.filter((a) => a['avatar_file_name'] && a['domain'] === null).at(-1)!;
+    const changed = await replaceAvatar(account, 'jfavatarwait.png');
 
     const w = worker();
     const second = startFollower();
     await caughtUp(second, 0, 0);
-    await assertAtDestination(added);
+    await assertAtDestination([...added, ...changed]);
     const puts = plainPuts(proxy.requests).filter((r) => addedKeys.has(parsePath(r.path).key));
     const perKey = new Map<string, number>();
     for (const put of puts)

@@ -199,18 +199,28 @@ describe('dashboard', () => {
     const { url } = await startDashboard(ini);
     const page = await browser.newPage();
     await page.goto(url);
-    // Everything was queued and done by the run above: the bulk pass has nothing to wait for.
+    // The bulk pass queues every row again (follow batches have their own ids); the worker
+    // finds everything at the destination.
+    const bulkWorker = startCli(['worker', '--config', ini, '--log-level', 'warn'], 120_000);
+    running.push(bulkWorker);
     const follower = startCli(
       ['jobs', '--follow', '--interval', '1s', '--config', ini, '--log-level', 'warn'],
       120_000,
     );
     running.push(follower);
     await page.locator('#follow').waitFor({ state: 'visible', timeout: 30_000 });
+    // Pass 2 has begun (the bulk pass is over) and the lag is 0.
+    await page
+      .locator('#follow-pass')
+      .filter({ hasText: /^([2-9]|\d\d+)$/ })
+      .waitFor({ timeout: 60_000 });
     await page
       .locator('#follow-lag')
       .filter({ hasText: /^0\.0 s$/ })
-      .waitFor();
+      .waitFor({ timeout: 60_000 });
     assert.equal(await page.locator('#state').textContent(), 'following');
+    bulkWorker.child.kill('SIGTERM');
+    assert.equal((await bulkWorker.done).code, 0);
 
     // New rows while no worker runs: the pass waits for its batches, the lag grows.
     await seedDatabase(db, {
