@@ -3,7 +3,7 @@
  * default, type and message) plus the metadata that generates the sample INI and the list of
  * secrets to redact. Values arrive as raw strings from the INI file (or undefined if absent).
  */
-import { z } from 'zod';
+import { z } from 'zod/v3';
 
 export interface FieldMeta {
   help: string;
@@ -19,7 +19,7 @@ export interface FieldMeta {
 }
 
 export interface Field<T> {
-  schema: z.ZodType<T, string | undefined>;
+  schema: z.ZodType<T, z.ZodTypeDef, string | undefined>;
   meta: FieldMeta;
 }
 
@@ -56,7 +56,7 @@ function makeField<T>(
       ctx.addIssue({ code: 'custom', message: `${result.message}, got ${describeValue(raw, meta.secret)}` });
       return z.NEVER;
     });
-  return { schema: schema as unknown as z.ZodType<T, string | undefined>, meta };
+  return { schema: schema as unknown as z.ZodType<T, z.ZodTypeDef, string | undefined>, meta };
 }
 
 interface Common<T> {

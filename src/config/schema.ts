@@ -4,7 +4,7 @@
  * The original tool's sections and keys keep their names and meaning; everything else is an
  * optional addition with a default.
  */
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { boolean, byteSize, choice, type Field, integer, integerOrAuto, text, url } from './fields.ts';
 
 export interface SectionDef<F extends Record<string, Field<unknown>>> {

@@ -3,12 +3,13 @@
  * read-only for the whole session, and re-opened when it drops mid-run (callers simply
  * re-run the query: keyset reads are idempotent).
  */
-import pg from 'pg';
+
 import type { DatabaseConfig } from '../config/database.ts';
 import { ServiceError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { TABLE_NAMES, type TableName } from '../mastodon/types.ts';
 import { describeConnectError, isConnectionLost } from './errors.ts';
+import pg from './pg.ts';
 import { INTROSPECT_COLUMNS, SCHEMA_VERSION } from './queries/keyset.ts';
 import type { Tunnel } from './tunnel.ts';
 

@@ -4,9 +4,12 @@
  * plain JavaScript once its types are stripped: no imports, no nested functions.
  */
 
-/** A count with thousands separators: 1,234,567. */
+/**
+ * A count with thousands separators: 1,234,567. Not toLocaleString: its first call loads ICU's
+ * number formatting, 20–25 ms of every run's start.
+ */
 export function count(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
+  return String(Math.round(n)).replace(/\B(?=(\d{3})+$)/g, ',');
 }
 
 /** Bytes in binary units: "512 B", "1.5 KiB", "3.2 GiB". */
