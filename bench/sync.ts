@@ -24,7 +24,8 @@
  * Flags: --objects N (mix media rows, 2000), --thumbs N (thumbnail media rows, 2000),
  * --slow-objects N (mix media rows for +100 ms, 400), --no-rclone, --no-memory,
  * --memory-objects N, --memory-mb N, --only LIST (comma-separated case groups: lat20,
- * lat100, auto, loopback, rerun, memory), --out FILE.
+ * lat100, auto, loopback, rerun, memory), --out FILE, --cpu-prof DIR (the tool runs under
+ * `node --cpu-prof`, profiles to DIR; read them with dev/cpu-profile.ts).
  */
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -68,6 +69,7 @@ const MEMORY_MB = flag('memory-mb', 100);
 const WITH_RCLONE = !has('no-rclone');
 const ONLY = new Set((textFlag('only') ?? 'lat20,lat100,auto,loopback,rerun,memory').split(','));
 if (has('no-memory')) ONLY.delete('memory');
+const CPU_PROF_DIR = textFlag('cpu-prof');
 const OUT =
   textFlag('out') ??
   join(ROOT, 'bench', 'out', `sync-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
@@ -221,9 +223,14 @@ async function main(): Promise<void> {
       const [source, dest] = endpointsAt(latencyMs);
       const ini = join(work, `${bucket}.ini`);
       writeFileSync(ini, iniFor(data.db, source, dest, data.sourceBucket, bucket, servers));
+      // --cpu-prof DIR: the same run under `node --cpu-prof` (its CPU figures include the profiler).
+      const [command, prefix] = CPU_PROF_DIR
+        ? [process.execPath, [...SHEBANG_NODE_FLAGS, '--cpu-prof', '--cpu-prof-dir', CPU_PROF_DIR, BIN]]
+        : [BIN, []];
       const [t, requests] = await counted(latencyMs, async () =>
         check(
-          await timed(BIN, [
+          await timed(command, [
+            ...prefix,
             'sync',
             '--config',
             ini,
