@@ -1,13 +1,13 @@
 /** `dashboard`: the web UI (the original's Flower on :5555), until Ctrl-C. */
-import { getSection, keyError } from '../config/load.ts';
+import { getSection } from '../config/load.ts';
 import { DASHBOARD } from '../config/schema.ts';
 import { ServiceError } from '../errors.ts';
 import { OverviewReader } from '../queue/overview.ts';
-import { isLoopback } from '../web/auth.ts';
 import { startDashboard } from '../web/server.ts';
 import type { Cleanup, CommandContext } from './context.ts';
 import { openQueueEnvironment } from './queue.ts';
 import type { Interrupts } from './sync.ts';
+import { webCredentials } from './web-credentials.ts';
 
 export interface DashboardFlags {
   host?: string;
@@ -23,19 +23,7 @@ export async function runDashboardCommand(
   const config = getSection(ctx.file, DASHBOARD, false);
   const host = flags.host ?? config.host;
   const port = flags.port ?? config.port;
-  if ((config.user === '') !== (config.password === '')) {
-    const missing = config.user === '' ? 'user' : 'password';
-    throw keyError(ctx.file, DASHBOARD.name, missing, 'set both user and password, or neither');
-  }
-  const credentials = config.user ? { user: config.user, password: config.password } : null;
-  if (!credentials && !isLoopback(host)) {
-    throw keyError(
-      ctx.file,
-      DASHBOARD.name,
-      'password',
-      `listening on ${host} (not loopback) requires basic auth: set [dashboard] user and password`,
-    );
-  }
+  const credentials = webCredentials(ctx, host);
   const { settings, queues, progress } = await openQueueEnvironment(ctx, cleanup, 'dashboard');
   let dashboard: Awaited<ReturnType<typeof startDashboard>>;
   try {

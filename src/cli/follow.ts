@@ -9,6 +9,7 @@ import { databaseConfig } from '../config/database.ts';
 import { ConfigError } from '../errors.ts';
 import { sleep } from '../lib/retry.ts';
 import type { TableName } from '../mastodon/types.ts';
+import { metricsOfStats } from '../metrics/sources.ts';
 import { follow, type PassOutcome } from '../run/follow.ts';
 import {
   parseInterval,
@@ -26,6 +27,7 @@ import { ReportWriter } from '../transfer/report.ts';
 import { Stats, type StatsSnapshot } from '../transfer/stats.ts';
 import type { Cleanup, CommandContext } from './context.ts';
 import { openCopySetup } from './copy-setup.ts';
+import { startProcessMetrics } from './metrics.ts';
 import { openDatabase } from './open-database.ts';
 import { writeChunk } from './output.ts';
 import { Progress, renderSummary, summarize } from './progress.ts';
@@ -164,6 +166,7 @@ export async function runFollowCommand(
   );
 
   const shown = { pass: 0, lagSeconds: 0 };
+  await startProcessMetrics(ctx, options, cleanup, () => metricsOfStats(stats.snapshot(), shown.lagSeconds));
   const progress = new Progress(
     stats,
     ctx.log,

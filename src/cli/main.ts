@@ -132,6 +132,20 @@ function addSyncOptions(command: Command): Command {
     );
 }
 
+/** `--metrics-port`/`--metrics-host` (sync, worker): Prometheus metrics of this process. */
+function addMetricsOptions(command: Command): Command {
+  return command
+    .option(
+      '--metrics-port <n>',
+      "serve this process' Prometheus metrics at http://127.0.0.1:N/metrics",
+      wholeNumber(0),
+    )
+    .option(
+      '--metrics-host <host>',
+      'with --metrics-port: listen there instead (off loopback only with [dashboard] user and password: basic auth)',
+    );
+}
+
 function buildProgram(running: Running): Command {
   const program = new Command(PROGRAM)
     .description('Copy every media object a Mastodon server references from one object store to another.')
@@ -198,13 +212,15 @@ function buildProgram(running: Running): Command {
     });
   });
 
-  addSyncOptions(
-    program
-      .command('sync')
-      .description(
-        'Copy every object the database references from [s3.source] to [s3.destination], in this process.',
-      )
-      .argument('[type...]', 'tables to copy (default: all present)'),
+  addMetricsOptions(
+    addSyncOptions(
+      program
+        .command('sync')
+        .description(
+          'Copy every object the database references from [s3.source] to [s3.destination], in this process.',
+        )
+        .argument('[type...]', 'tables to copy (default: all present)'),
+    ),
   )
     .option(
       '--follow',
@@ -275,8 +291,7 @@ function buildProgram(running: Running): Command {
       });
     });
 
-  program
-    .command('worker')
+  addMetricsOptions(program.command('worker'))
     .description(
       "Copy the batches `jobs` queued (the original's Celery worker). Any number of workers, on any machines, against one Redis. SIGTERM/Ctrl-C lets batches in progress finish.",
     )

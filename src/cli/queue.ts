@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import { storeConfig } from '../config/stores.ts';
 import { ConfigError } from '../errors.ts';
 import { TABLE_NAMES, type TableName } from '../mastodon/types.ts';
+import { metricsOfStats } from '../metrics/sources.ts';
 import { OverviewReader } from '../queue/overview.ts';
 import { enqueueTables } from '../queue/producer.ts';
 import { SharedProgress } from '../queue/progress.ts';
@@ -19,6 +20,7 @@ import { parseTypes } from '../run/tables.ts';
 import { Stats } from '../transfer/stats.ts';
 import type { Cleanup, CommandContext } from './context.ts';
 import { openCopySetup } from './copy-setup.ts';
+import { type MetricsFlags, startProcessMetrics } from './metrics.ts';
 import { openDatabase, type ReadFlags } from './open-database.ts';
 import { bytes, count, textTable, writeChunk } from './output.ts';
 import type { Interrupts } from './sync.ts';
@@ -95,7 +97,7 @@ export async function runJobsCommand(
   return interrupts.stop.signal.aborted ? 130 : 0;
 }
 
-export interface WorkerOptions {
+export interface WorkerOptions extends MetricsFlags {
   concurrency?: number;
   checksum?: boolean;
   force?: boolean;
@@ -113,6 +115,7 @@ export async function runWorkerCommand(
   const { source, dest, settings: copier } = await openCopySetup(ctx, options, cleanup, settings.concurrency);
   const env = await openQueueEnvironment(ctx, cleanup, 'worker');
   const stats = new Stats();
+  await startProcessMetrics(ctx, options, cleanup, () => metricsOfStats(stats.snapshot()));
   const batchCopier = new BatchCopier(
     {
       source,
@@ -133,6 +136,7 @@ export async function runWorkerCommand(
     settings,
     tables,
     concurrency: copier.concurrency,
+    stats,
   });
   worker.start();
   ctx.log.info(
@@ -210,6 +214,7 @@ export async function runPurgeCommand(
   const env = await openQueueEnvironment(ctx, cleanup, 'purge');
   for (const queue of env.queues.values()) await queue.obliterate({ force: true });
   await env.progress.reset(TABLE_NAMES);
+  await env.progress.resetRequestTotals();
   await writeChunk(
     process.stdout,
     `purged queues and counters under prefix "${env.settings.prefix}" at ${env.settings.redisDescription}\n`,

@@ -6,6 +6,7 @@ import { databaseConfig } from '../config/database.ts';
 import { getSection } from '../config/load.ts';
 import { SYNC } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
+import { metricsOfStats } from '../metrics/sources.ts';
 import { type ScopeFlags, scopePasses, scopeProblem } from '../run/scope.ts';
 import { parseSince, recordCompleted, resolveSince, statePath } from '../run/state.ts';
 import { assertNotFollowed } from '../run/state-lock.ts';
@@ -15,11 +16,12 @@ import { ReportWriter } from '../transfer/report.ts';
 import { Stats } from '../transfer/stats.ts';
 import type { Cleanup, CommandContext } from './context.ts';
 import { openCopySetup } from './copy-setup.ts';
+import { type MetricsFlags, startProcessMetrics } from './metrics.ts';
 import { openDatabase } from './open-database.ts';
 import { writeChunk } from './output.ts';
 import { Progress, renderSummary, summarize } from './progress.ts';
 
-export interface SyncOptions extends ScopeFlags {
+export interface SyncOptions extends ScopeFlags, MetricsFlags {
   /** Delta sync: an ISO time, a duration (6h) or "last". */
   since?: string;
   limit?: number;
@@ -87,6 +89,7 @@ export async function runSyncCommand(
   const report = options.report ? new ReportWriter(options.report, ctx.redact) : null;
   if (report) cleanup.add(() => report.close());
   const stats = new Stats();
+  await startProcessMetrics(ctx, options, cleanup, () => metricsOfStats(stats.snapshot()));
   ctx.log.info(
     {
       source: source.description,

@@ -10,6 +10,7 @@ import {
   emptyCounters,
   type FollowBeat,
   type ProblemEntry,
+  type RequestTotals,
   type SharedProgress,
   type TableProgress,
   type WorkerBeat,
@@ -46,6 +47,12 @@ export interface Overview {
   problems: ProblemEntry[];
   /** `jobs --follow`'s live status (its lag), or null when none runs. */
   follow: FollowBeat | null;
+  /** What the workers sent: requests by store and kind, retries, throttled answers (as of their last heartbeat). */
+  requests: RequestTotals['requests'];
+  retries: number;
+  throttled: number;
+  /** Copies in progress on all workers now. */
+  inFlight: number;
 }
 
 interface Sample {
@@ -135,10 +142,11 @@ export class OverviewReader {
 
   async read(): Promise<Overview> {
     const now = Date.now();
-    const [beats, problems, follow] = await Promise.all([
+    const [beats, problems, follow, requestTotals] = await Promise.all([
       this.progress.workers(),
       this.progress.problems(20),
       this.progress.follow(),
+      this.progress.requestTotals(),
     ]);
     // Read in this order, so that a batch committed meanwhile is never counted twice (committed,
     // and live because its id was not in the done set yet): job counts, then the committed
@@ -186,6 +194,8 @@ export class OverviewReader {
       workers: beats.map(({ partial: _partial, ...rest }) => rest),
       problems,
       follow,
+      ...requestTotals,
+      inFlight: beats.reduce((n, b) => n + (b.inFlight ?? 0), 0),
     };
   }
 }

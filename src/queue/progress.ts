@@ -12,6 +12,8 @@
  * - `<prefix>:problems` (list): the latest 100 missing/failed keys with their reasons.
  * - `<prefix>:workers:<id>` (string with a TTL): a worker's heartbeat, with the live counts of
  *   the batches it is working on (not yet committed).
+ * - `<prefix>:requests` (hash): requests by store and kind, retries and throttled answers, as
+ *   every worker adds what it did since its last heartbeat (the metrics' totals).
  * - `<prefix>:pass:<pass>:<table>` (hash, expires after a week): the counters of the batches
  *   one `jobs --follow` pass queued, committed with them, so the pass knows what it copied.
  * - `<prefix>:follow` (string with a TTL): the live status of `jobs --follow` (pass, lag), for
@@ -20,6 +22,7 @@
 import type { Redis } from 'ioredis';
 import type { TableName } from '../mastodon/types.ts';
 import { OUTCOME_FIELDS, type OutcomeField, type Outcomes } from '../transfer/outcomes.ts';
+import type { RequestKind, RequestStore } from '../transfer/stats.ts';
 
 /** The counters a worker commits per batch: the one outcome model (transfer/outcomes.ts). */
 export const COUNTER_FIELDS = OUTCOME_FIELDS;
@@ -51,6 +54,8 @@ export interface WorkerBeat {
   concurrency: number;
   startedAt: number;
   activeJobs: number;
+  /** Copies in progress now. */
+  inFlight?: number;
   /** Live counts of the batches in progress (not yet committed). */
   partial: PartialBatch[];
 }
@@ -62,6 +67,25 @@ export interface PartialBatch {
 }
 
 export const PROBLEMS_KEPT = 100;
+
+/** What workers did, summed over all of them: requests by store and kind, retries, throttling. */
+export interface RequestTotals {
+  requests: Record<RequestStore, Record<RequestKind, number>>;
+  retries: number;
+  throttled: number;
+}
+
+const REQUEST_STORES: readonly RequestStore[] = ['source', 'destination'];
+const REQUEST_KINDS: readonly RequestKind[] = ['list', 'head', 'get', 'put', 'copy'];
+
+/** The fields of `<prefix>:requests`: `source.get`, …, `retries`, `throttled`. */
+export function requestTotalsFields(totals: RequestTotals): Record<string, number> {
+  const fields: Record<string, number> = { retries: totals.retries, throttled: totals.throttled };
+  for (const store of REQUEST_STORES) {
+    for (const kind of REQUEST_KINDS) fields[`${store}.${kind}`] = totals.requests[store][kind];
+  }
+  return fields;
+}
 
 export function emptyCounters(): Counters {
   return { copied: 0, skipped: 0, missing: 0, failed: 0, bytes: 0 };
@@ -86,6 +110,9 @@ export class ProgressKeys {
   }
   get workerPattern(): string {
     return `${this.prefix}:workers:*`;
+  }
+  get requests(): string {
+    return `${this.prefix}:requests`;
   }
   pass(pass: string, table: string): string {
     return `${this.prefix}:pass:${pass}:${table}`;
@@ -235,6 +262,31 @@ export class SharedProgress {
     } as TableProgress;
     for (const field of COUNTER_FIELDS) progress[field] = toNumber(raw[field]);
     return progress;
+  }
+
+  /** Adds a worker's requests since its last report (field → increment; zeros are skipped). */
+  async addRequestTotals(delta: Record<string, number>): Promise<void> {
+    const changed = Object.entries(delta).filter(([, n]) => n !== 0);
+    if (changed.length === 0) return;
+    const batch = this.redis.multi();
+    for (const [field, n] of changed) batch.hincrby(this.keys.requests, field, n);
+    await batch.exec();
+  }
+
+  async requestTotals(): Promise<RequestTotals> {
+    const raw = await this.redis.hgetall(this.keys.requests);
+    const requests = Object.fromEntries(
+      REQUEST_STORES.map((store) => [
+        store,
+        Object.fromEntries(REQUEST_KINDS.map((kind) => [kind, toNumber(raw[`${store}.${kind}`])])),
+      ]),
+    ) as RequestTotals['requests'];
+    return { requests, retries: toNumber(raw['retries']), throttled: toNumber(raw['throttled']) };
+  }
+
+  /** `purge`: the request totals go with the counters. */
+  async resetRequestTotals(): Promise<void> {
+    await this.redis.del(this.keys.requests);
   }
 
   /** The committed counters of one `jobs --follow` pass's batches of a table. */

@@ -18,10 +18,17 @@ import type { Logger } from '../log.ts';
 import { TABLE_NAMES, type TableName } from '../mastodon/types.ts';
 import { type BatchCopier, type BatchTally, emptyTally } from '../run/copier.ts';
 import { outcomesOf } from '../transfer/outcomes.ts';
+import type { Stats } from '../transfer/stats.ts';
 import { type HeldBatch, Intake, MAX_BATCHES_PER_TABLE } from './intake.ts';
 import type { BatchJobData, BatchJobResult } from './job.ts';
 import { fromJobKey } from './job.ts';
-import type { Counters, ProblemEntry, SharedProgress } from './progress.ts';
+import {
+  type Counters,
+  type ProblemEntry,
+  type RequestTotals,
+  requestTotalsFields,
+  type SharedProgress,
+} from './progress.ts';
 import type { QueueSettings } from './settings.ts';
 
 const HEARTBEAT_MS = 1000;
@@ -35,6 +42,8 @@ export interface WorkerDeps {
   tables?: readonly TableName[];
   /** Objects the copier copies at once (`--concurrency`); default `settings.concurrency`. */
   concurrency?: number;
+  /** The copier's stats: requests, retries and copies in flight go to Redis with each heartbeat. */
+  stats?: Stats;
 }
 
 interface ActiveBatch {
@@ -58,6 +67,8 @@ export class QueueWorker {
   private readonly startedAt = Date.now();
   private heartbeat: NodeJS.Timeout | null = null;
   private intake: Intake | null = null;
+  /** The request totals already added to Redis (each heartbeat adds what changed since). */
+  private reported: Record<string, number> = {};
   batchesDone = 0;
 
   constructor(private readonly deps: WorkerDeps) {}
@@ -96,7 +107,22 @@ export class QueueWorker {
     for (const { keys, tally } of this.active.values()) yield { keys, done: doneOf(tally) };
   }
 
+  /** Adds this worker's requests since the last heartbeat to the shared totals. */
+  private async reportRequests(): Promise<void> {
+    const stats = this.deps.stats;
+    if (!stats) return;
+    const now = requestTotalsFields({
+      requests: stats.requestsByStore,
+      retries: stats.retries,
+      throttled: stats.throttled,
+    } as RequestTotals);
+    const delta = Object.fromEntries(Object.entries(now).map(([f, n]) => [f, n - (this.reported[f] ?? 0)]));
+    await this.deps.progress.addRequestTotals(delta);
+    this.reported = now;
+  }
+
   private async beat(): Promise<void> {
+    await this.reportRequests();
     const partial = [...this.active].map(([jobId, { table, tally }]) => ({
       table,
       jobId,
@@ -110,6 +136,7 @@ export class QueueWorker {
         concurrency: this.deps.settings.concurrency,
         startedAt: this.startedAt,
         activeJobs: this.active.size,
+        inFlight: this.deps.stats?.inFlight ?? 0,
         partial,
       },
       HEARTBEAT_MS * 5,
@@ -182,6 +209,7 @@ export class QueueWorker {
     this.intake?.stop();
     await Promise.all(this.workers.map((w) => w.close()));
     if (this.heartbeat) clearInterval(this.heartbeat);
+    await this.reportRequests().catch(() => {});
     await this.deps.progress.forget(this.id).catch(() => {});
   }
 }

@@ -122,8 +122,8 @@ export class BatchCopier {
     deps.stats.concurrencyAuto = this.pool.autoTuned;
   }
 
-  /** The run's lookups: its retry budget, rate cap, throttle feedback and request counts. */
-  lookupContext(): LookupContext {
+  /** The run's lookups in one store: its retry budget, rate cap, throttle feedback and request counts. */
+  lookupContext(side: StoreSide): LookupContext {
     const { stats, abort, log } = this.deps;
     return lookupContextOf(
       {
@@ -140,7 +140,7 @@ export class BatchCopier {
           log.debug({ attempt, err: error.message }, 'retrying a lookup');
         },
       },
-      (kind) => stats.request(kind),
+      (kind) => stats.request(kind, side),
       attachmentPrefix,
     );
   }
@@ -219,8 +219,10 @@ export class BatchCopier {
   /** Looks for keys missing at the source at their alternate location (one HEAD each; rare). */
   private async findAlternate(alternate: string | null): Promise<[string, ObjectInfo] | null> {
     if (!alternate || unsafeKeyReason(alternate)) return null;
-    this.deps.stats.request('head');
-    const info = await this.lookupContext().retry(() => this.deps.source.head(alternate, this.deps.abort));
+    this.deps.stats.request('head', 'source');
+    const info = await this.lookupContext('source').retry(() =>
+      this.deps.source.head(alternate, this.deps.abort),
+    );
     return info ? [alternate, info] : null;
   }
 
@@ -244,9 +246,8 @@ export class BatchCopier {
       else safe.push(item);
     }
     const names = safe.map((item) => item.key);
-    const ctx = this.lookupContext();
     const lookup = (side: StoreSide, store: ObjectStore) =>
-      lookupKeys(store, names, ctx).catch((error: unknown) => {
+      lookupKeys(store, names, this.lookupContext(side)).catch((error: unknown) => {
         const e = asStoreError(error);
         if (e.kind !== 'fatal' || !this.deps.onFatal) throw error;
         this.deps.onFatal(side, e.message);

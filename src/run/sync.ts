@@ -115,7 +115,7 @@ export async function runSync(outer: SyncDeps, settings: SyncSettings): Promise<
           columns: settings.columns.get('media_attachments')!,
           read: settings.read,
           catalog: settings.catalog,
-          lookup: copier.lookupContext(),
+          lookup: copier.lookupContext('destination'),
           concurrency: deps.stats.concurrency || settings.concurrency, // auto: what the copies found
           dryRun: settings.dryRun,
           log: deps.log,

@@ -75,14 +75,14 @@ async function serverSideCopy(ctx: CopyContext, task: CopyTask, step: Step): Pro
   let sourceType = task.sourceInfo.contentType;
   if (sourceType === undefined) {
     if (!ctx.rate.unlimited) await ctx.rate.take(ctx.signal);
-    ctx.stats.request('head');
+    ctx.stats.request('head', 'source');
     step.side = 'source';
     const head = await ctx.source.head(task.sourceKey, ctx.signal);
     if (!head) throw new StoreError('gone', `HEAD ${task.sourceKey}: not found`);
     sourceType = head.contentType;
   }
   if (!ctx.rate.unlimited) await ctx.rate.take(ctx.signal);
-  ctx.stats.request('copy');
+  ctx.stats.request('copy', 'destination');
   step.side = 'destination';
   return ctx.dest.copyFrom(ctx.source, task.sourceKey, task.item.key, {
     size: task.sourceInfo.size,
@@ -102,7 +102,7 @@ export const BUFFERED_BODY_MAX = 256 * 1024;
 
 async function streamCopy(ctx: CopyContext, task: CopyTask, step: Step): Promise<number> {
   if (!ctx.rate.unlimited) await ctx.rate.take(ctx.signal);
-  ctx.stats.request('get');
+  ctx.stats.request('get', 'source');
   step.side = 'source';
   const { info, body } = await ctx.source.read(task.sourceKey, ctx.signal);
   let payload: Readable | Buffer;
@@ -120,7 +120,7 @@ async function streamCopy(ctx: CopyContext, task: CopyTask, step: Step): Promise
   const md5 = md5FromEtag(info.etag);
   try {
     if (!ctx.rate.unlimited) await ctx.rate.take(ctx.signal);
-    ctx.stats.request('put');
+    ctx.stats.request('put', 'destination');
     step.side = 'destination';
     const written = await ctx.dest.write(task.item.key, payload, {
       size: info.size,

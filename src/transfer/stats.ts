@@ -16,6 +16,11 @@ export interface TableCounters extends Outcomes {
 }
 
 export type RequestKind = 'list' | 'head' | 'get' | 'put' | 'copy';
+export type RequestStore = 'source' | 'destination';
+
+function noRequests(): Record<RequestKind, number> {
+  return { list: 0, head: 0, get: 0, put: 0, copy: 0 };
+}
 
 export interface StatsSnapshot {
   elapsedSeconds: number;
@@ -31,6 +36,8 @@ export interface StatsSnapshot {
   retryPasses: number;
   retriedKeys: number;
   requests: Record<RequestKind, number>;
+  /** The same requests by the store they went to (metrics). */
+  requestsByStore: Record<RequestStore, Record<RequestKind, number>>;
   inFlight: number;
   /** The copy limit now; with concurrencyAuto, the one the pool has chosen so far. */
   concurrency: number;
@@ -56,7 +63,11 @@ export class Stats {
   concurrency = 0;
   concurrencyAuto = false;
   concurrencyPeak = 0;
-  readonly requests: Record<RequestKind, number> = { list: 0, head: 0, get: 0, put: 0, copy: 0 };
+  readonly requests: Record<RequestKind, number> = noRequests();
+  readonly requestsByStore: Record<RequestStore, Record<RequestKind, number>> = {
+    source: noRequests(),
+    destination: noRequests(),
+  };
 
   /** The pool's current limit (called as copies end: cheap). */
   setConcurrency(limit: number): void {
@@ -78,8 +89,9 @@ export class Stats {
     addOutcomes(this.table(table), outcomes);
   }
 
-  request(kind: RequestKind, n = 1): void {
+  request(kind: RequestKind, store: RequestStore, n = 1): void {
     this.requests[kind] += n;
+    this.requestsByStore[store][kind] += n;
   }
 
   snapshot(): StatsSnapshot {
@@ -100,6 +112,10 @@ export class Stats {
       retryPasses: this.retryPasses,
       retriedKeys: this.retriedKeys,
       requests: { ...this.requests },
+      requestsByStore: {
+        source: { ...this.requestsByStore.source },
+        destination: { ...this.requestsByStore.destination },
+      },
       inFlight: this.inFlight,
       concurrency: this.concurrency,
       concurrencyAuto: this.concurrencyAuto,

@@ -21,7 +21,7 @@ function digest(text: string): Buffer {
 }
 
 /** Constant-time comparison of the offered credentials with the configured ones. */
-function matches(header: string | undefined, expected: Credentials): boolean {
+export function matches(header: string | undefined, expected: Credentials): boolean {
   if (!header?.startsWith('Basic ')) return false;
   const decoded = Buffer.from(header.slice('Basic '.length), 'base64').toString('utf8');
   const colon = decoded.indexOf(':');

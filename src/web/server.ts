@@ -1,6 +1,7 @@
 /**
  * The dashboard (the original's Flower): an overview page of the distributed run, its JSON at
- * /api/overview, and Bull Board under /queues for queue internals.
+ * /api/overview, Prometheus metrics at /metrics, and Bull Board under /queues for queue
+ * internals.
  *
  * Bull Board can retry, clean and remove jobs; those actions are offered only behind basic
  * auth. Without credentials (allowed on loopback only) it is mounted read-only, so the
@@ -14,6 +15,8 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import express from 'express';
 import type { Logger } from '../log.ts';
+import { Metrics } from '../metrics/registry.ts';
+import { metricsOfOverview } from '../metrics/sources.ts';
 import type { OverviewReader } from '../queue/overview.ts';
 import type { BatchQueue } from '../queue/queues.ts';
 import { basicAuth, type Credentials } from './auth.ts';
@@ -64,6 +67,20 @@ export function dashboardApp(options: DashboardOptions): express.Express {
     } catch (error) {
       options.log.warn({ err: (error as Error).message }, 'overview failed');
       res.status(503).json({ error: 'Redis unavailable' });
+    }
+  });
+  // Prometheus scrapes the distributed run's totals here (behind the same basic auth).
+  const metrics = new Metrics(async () => metricsOfOverview(await options.overview.read()), {
+    distributed: true,
+  });
+  app.get('/metrics', async (_req, res) => {
+    try {
+      const text = await metrics.render();
+      res.setHeader('Cache-Control', 'no-store');
+      res.type(metrics.contentType).send(text);
+    } catch (error) {
+      options.log.warn({ err: (error as Error).message }, 'metrics failed');
+      res.status(503).type('text/plain').send('Redis unavailable\n');
     }
   });
   app.get('/', (_req, res) => {
