@@ -2,7 +2,9 @@
 import { getSection } from '../config/load.ts';
 import { DASHBOARD } from '../config/schema.ts';
 import { ServiceError } from '../errors.ts';
+import { QueueControl } from '../queue/control.ts';
 import { OverviewReader } from '../queue/overview.ts';
+import { ThroughputSamples } from '../queue/samples.ts';
 import { startDashboard } from '../web/server.ts';
 import type { Cleanup, CommandContext } from './context.ts';
 import { openQueueEnvironment } from './queue.ts';
@@ -24,7 +26,11 @@ export async function runDashboardCommand(
   const host = flags.host ?? config.host;
   const port = flags.port ?? config.port;
   const credentials = webCredentials(ctx, host);
-  const { settings, queues, progress } = await openQueueEnvironment(ctx, cleanup, 'dashboard');
+  const { settings, queues, progress, redis } = await openQueueEnvironment(ctx, cleanup, 'dashboard');
+  const overview = new OverviewReader(progress, queues);
+  const samples = new ThroughputSamples(redis, settings.prefix, config.sample_seconds * 1000);
+  samples.start(() => overview.read(), ctx.log);
+  cleanup.add(async () => samples.stop());
   let dashboard: Awaited<ReturnType<typeof startDashboard>>;
   try {
     dashboard = await startDashboard({
@@ -32,7 +38,10 @@ export async function runDashboardCommand(
       port,
       credentials,
       queues: [...queues.values()],
-      overview: new OverviewReader(progress, queues),
+      overview,
+      control: new QueueControl({ queues, progress, settings }, ctx.log),
+      problems: (limit) => progress.problems(limit),
+      samples: () => samples.list(),
       log: ctx.log,
       title: `Redis ${settings.redisDescription}, prefix ${settings.prefix}`,
     });

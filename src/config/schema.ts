@@ -278,7 +278,17 @@ export const DASHBOARD = section('dashboard', 'The web dashboard (replaces Flowe
   }),
   port: integer({ default: 5555, min: 1, max: 65535, help: 'Port (Flower used 5555).' }),
   user: text({ default: '', help: 'Basic-auth user.' }),
-  password: text({ default: '', secret: true, help: 'Basic-auth password.' }),
+  password: text({
+    default: '',
+    secret: true,
+    help: 'Basic-auth password. With user and password set, the dashboard also offers its controls (pause, resume, retry failed).',
+  }),
+  sample_seconds: integer({
+    default: 10,
+    min: 1,
+    max: 60,
+    help: "Seconds between the throughput chart's samples (kept in Redis for an hour).",
+  }),
 });
 
 export const SECTIONS = [SOURCE, DESTINATION, DATABASE, TUNNEL, CELERY, SYNC, QUEUE, DASHBOARD] as const;

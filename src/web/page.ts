@@ -1,6 +1,8 @@
 /**
  * The overview page: static HTML plus a small script that polls /api/overview every second and
- * fills the tables. Everything from Redis is inserted as text (textContent), never as HTML.
+ * fills the tables, and /api/samples every 5 s for the throughput chart (uPlot, served from
+ * /assets). With basic auth, each table row has its controls (POSTs, confirmed first).
+ * Everything from Redis is inserted as text (textContent), never as HTML.
  * Element ids and data-field attributes are what the browser test reads.
  */
 import { byteRate, bytes, count, duration, eta } from '../lib/format.ts';
@@ -22,6 +24,9 @@ th { background: #eef0f5; font-weight: 600; }
 .failed { color: #c53030; font-weight: 600; } .missing { color: #b7791f; }
 tr.total td { font-weight: 600; background: #f3f4f8; }
 #state { font-weight: 600; } a { color: #434190; }
+button { font: inherit; font-size: 12px; margin: 0 .15rem; padding: .1rem .45rem; border: 1px solid #b8bdd0; border-radius: 4px; background: #fff; cursor: pointer; }
+button:hover { background: #eef0f5; } td.actions { white-space: nowrap; }
+#chart-box { background: #fff; box-shadow: 0 1px 2px #0002; padding: .5rem; } #eta-line { margin: .3rem 0 .5rem; color: #33394a; }
 `;
 
 const SCRIPT = `
@@ -49,7 +54,81 @@ function tableRow(t, name, total) {
   cell(tr, bytes(t.bytes), 'bytes'); cell(tr, t.objectsPerSecond.toFixed(1), 'objectsPerSecond');
   cell(tr, byteRate(t.bytesPerSecond), 'mbPerSecond'); cell(tr, eta(t.etaSeconds), 'eta');
   cell(tr, fmt(t.jobs.waiting) + ' / ' + fmt(t.jobs.active) + ' / ' + fmt(t.jobs.failed) + (t.paused ? ' (paused)' : ''), 'jobs');
+  if (CONTROLS) { if (total) cell(tr, ''); else controls(tr, t); }
   return tr;
+}
+const CONTROLS = document.body.dataset.controls === '1';
+async function act(table, action) {
+  const text = { pause: 'Pause ' + table + '? Workers finish the batches they hold and take no more of this table until it is resumed.',
+    resume: 'Resume ' + table + '?', 'retry-failed': 'Queue the failed keys of ' + table + ' again (jobs --retry-failed)?' }[action];
+  if (!confirm(text)) return;
+  const r = await fetch('api/tables/' + encodeURIComponent(table) + '/' + action, { method: 'POST', headers: { 'x-mastodon-s3-sync-action': '1' } });
+  const body = await r.json().catch(() => ({}));
+  $('action-result').textContent = r.ok ? (table + ': ' + action + ' done' + (body.requeued !== undefined ? ' (' + body.requeued + ' jobs queued again)' : '')) : (table + ': ' + action + ' refused: ' + (body.error || r.status));
+  refresh();
+}
+async function showFailed(table) {
+  const r = await fetch('api/tables/' + encodeURIComponent(table) + '/failed', { cache: 'no-store' });
+  const batches = r.ok ? await r.json() : [];
+  $('failed-title').hidden = false; $('failed-table').textContent = table;
+  const body = $('failed'); body.replaceChildren();
+  for (const b of batches) {
+    const keys = b.failures.length ? b.failures : [{ key: '(the whole batch: ' + b.keys + ' keys)', reason: b.error }];
+    for (const f of keys) {
+      const tr = document.createElement('tr'); cell(tr, b.id); cell(tr, f.key, 'key', 'reason'); cell(tr, f.reason, 'reason', 'reason'); cell(tr, String(b.attempts)); body.appendChild(tr);
+    }
+  }
+  if (batches.length === 0) { const tr = document.createElement('tr'); const td = cell(tr, 'no failed batches'); td.colSpan = 4; body.appendChild(tr); }
+}
+function button(td, label, action, table) {
+  const b = document.createElement('button'); b.textContent = label; b.dataset.action = action;
+  b.addEventListener('click', () => action === 'failed' ? showFailed(table) : act(table, action)); td.appendChild(b);
+}
+function controls(tr, t) {
+  const td = document.createElement('td'); td.className = 'actions'; tr.appendChild(td);
+  if (t.paused) button(td, 'resume', 'resume', t.table); else button(td, 'pause', 'pause', t.table);
+  if (t.jobs.failed > 0) { button(td, 'retry failed', 'retry-failed', t.table); button(td, 'failed keys', 'failed', t.table); }
+}
+let chart = null;
+function rateSeries(samples, table) {
+  const xs = [], objects = [], mbs = [];
+  const pick = (s) => table ? (s.tables[table] || { done: 0, bytes: 0 }) : s;
+  for (let i = 1; i < samples.length; i++) {
+    const a = pick(samples[i - 1]), b = pick(samples[i]); const dt = (samples[i].at - samples[i - 1].at) / 1000;
+    if (dt <= 0) continue;
+    xs.push(samples[i].at / 1000); objects.push(Math.max(0, (b.done - a.done) / dt)); mbs.push(Math.max(0, (b.bytes - a.bytes) / dt / 1048576));
+  }
+  return [xs, objects, mbs];
+}
+function etaText(samples) {
+  if (samples.length < 2) return 'ETA: measuring';
+  const last = samples[samples.length - 1];
+  if (last.remaining === 0) return 'ETA: done';
+  let first = samples[0];
+  for (const s of samples) if (last.at - s.at <= 600000) { first = s; break; }
+  const rate = (last.done - first.done) / Math.max(1, (last.at - first.at) / 1000);
+  if (rate <= 0) return 'ETA: unknown (nothing done in the last ' + duration((last.at - first.at) / 1000) + ')';
+  const seconds = last.remaining / rate;
+  return 'ETA ' + new Date(last.at + seconds * 1000).toLocaleTimeString() + ' (in ' + eta(seconds) + '), ' + fmt(last.remaining) + ' keys left at ' + rate.toFixed(1) + ' objects/s';
+}
+async function refreshChart() {
+  try {
+    const r = await fetch('api/samples', { cache: 'no-store' }); if (!r.ok) return;
+    const samples = await r.json();
+    const select = $('chart-table'); const names = new Set(); for (const s of samples) for (const n of Object.keys(s.tables)) names.add(n);
+    for (const n of names) if (![...select.options].some((o) => o.value === n)) { const o = document.createElement('option'); o.value = n; o.textContent = n; select.appendChild(o); }
+    const data = rateSeries(samples, select.value);
+    $('eta-line').textContent = etaText(samples);
+    $('chart-box').dataset.points = String(data[0].length);
+    if (typeof uPlot === 'undefined') return;
+    if (!chart) {
+      chart = new uPlot({ width: Math.min(1100, document.body.clientWidth - 40), height: 220,
+        series: [{}, { label: 'objects/s', stroke: '#5a67d8', width: 2, scale: 'obj' }, { label: 'MiB/s', stroke: '#38a169', width: 2, scale: 'mb' }],
+        axes: [{}, { scale: 'obj', label: 'objects/s' }, { scale: 'mb', side: 1, label: 'MiB/s', grid: { show: false } }],
+        // The window grows with the run, up to the last hour.
+        scales: { x: { time: true, range: (u) => { const now = Date.now() / 1000; const first = u.data[0][0] ?? now; return [Math.max(now - 3600, Math.min(first, now - 60)), now]; } } } }, data, $('chart'));
+    } else chart.setData(data);
+  } catch (e) { /* the overview shows connection problems */ }
 }
 function render(o) {
   const body = $('tables'); body.replaceChildren();
@@ -82,24 +161,32 @@ async function refresh() {
   } catch (e) { $('error').textContent = 'cannot reach the overview (' + e.message + '), retrying'; }
 }
 refresh(); setInterval(refresh, 1000);
+refreshChart(); setInterval(refreshChart, 5000);
+$('chart-table').addEventListener('change', () => { chart = null; $('chart').replaceChildren(); refreshChart(); });
 `;
 
 export function overviewPage(title: string, authenticated: boolean): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>mastodon-s3-sync</title><style>${STYLE}</style></head>
-<body>
+<title>mastodon-s3-sync</title><link rel="stylesheet" href="assets/uplot.css"><style>${STYLE}</style></head>
+<body data-controls="${authenticated ? '1' : '0'}">
 <h1>mastodon-s3-sync</h1>
 <div class="sub">${escapeHtml(title)} · <span id="state">loading</span> · updated <span id="updated">-</span> ·
 workers: <span id="worker-count">0</span> · <a href="queues">queues (Bull Board${authenticated ? '' : ', read-only'})</a>
 <span id="follow" hidden>· follow: pass <span id="follow-pass">-</span>, lag <span id="follow-lag">-</span> (<span id="follow-pending">0</span> batches pending)</span>
 <span id="error" class="failed"></span></div>
-<table><thead><tr><th>table</th><th>progress</th><th>keys done / expected</th><th>copied</th><th>skipped</th><th>missing</th><th>failed</th><th>bytes</th><th>objects/s</th><th>bytes/s</th><th>ETA</th><th>jobs waiting / active / failed</th></tr></thead>
+<table><thead><tr><th>table</th><th>progress</th><th>keys done / expected</th><th>copied</th><th>skipped</th><th>missing</th><th>failed</th><th>bytes</th><th>objects/s</th><th>bytes/s</th><th>ETA</th><th>jobs waiting / active / failed</th>${authenticated ? '<th>actions</th>' : ''}</tr></thead>
 <tbody id="tables"></tbody></table>
+<div id="action-result" class="sub"></div>
+<h2>Throughput, last hour <select id="chart-table"><option value="">all tables</option></select></h2>
+<div id="chart-box" data-points="0"><div id="eta-line">ETA: measuring</div><div id="chart"></div></div>
+<h2 id="failed-title" hidden>Failed batches of <span id="failed-table"></span></h2>
+<table><tbody id="failed"></tbody></table>
 <h2>Workers</h2>
 <table><thead><tr><th>worker</th><th>concurrency</th><th>batches in progress</th><th>up</th></tr></thead><tbody id="workers"></tbody></table>
 <h2>Latest problems</h2>
 <table><thead><tr><th>when (UTC)</th><th>table</th><th>status</th><th>key</th><th>reason</th></tr></thead><tbody id="problems"></tbody></table>
+<script src="assets/uplot.js"></script>
 <script>${SCRIPT}</script>
 </body></html>
 `;
