@@ -160,6 +160,11 @@ describe('no secret in any output', () => {
       'queues',
       'queues/api/queues?activeQueue=media_attachments&status=latest&page=1',
       'queues/api/redis/stats',
+      'metrics',
+      'api/problems?limit=100',
+      'api/samples',
+      'api/tables/media_attachments/failed',
+      'assets/uplot.js',
     ]) {
       const response = await fetch(`${url}${path}`, { headers: auth });
       assert.equal(response.status, 200, path);
@@ -172,6 +177,8 @@ describe('no secret in any output', () => {
       ['PUT', 'queues/api/queues/media_attachments/pause'],
       ['PUT', 'queues/api/queues/media_attachments/clean/completed'],
       ['PUT', 'queues/api/queues/media_attachments/empty'],
+      ['POST', 'api/tables/media_attachments/pause'],
+      ['POST', 'api/tables/media_attachments/retry-failed'],
     ] as const) {
       assert.equal(
         (await fetch(`${url}${path}`, { method })).status,
