@@ -138,7 +138,7 @@ function render(o) {
   const workers = $('workers'); workers.replaceChildren();
   for (const w of o.workers) {
     const tr = document.createElement('tr'); cell(tr, w.host + ' (pid ' + w.pid + ')');
-    cell(tr, String(w.concurrency)); cell(tr, String(w.activeJobs)); cell(tr, eta((o.at - w.startedAt) / 1000)); workers.appendChild(tr);
+    cell(tr, String(w.concurrency)); cell(tr, String(w.inFlight ?? 0), 'inFlight'); cell(tr, String(w.activeJobs)); cell(tr, eta((o.at - w.startedAt) / 1000)); workers.appendChild(tr);
   }
   $('worker-count').textContent = String(o.workers.length);
   const problems = $('problems'); problems.replaceChildren();
@@ -183,7 +183,7 @@ workers: <span id="worker-count">0</span> · <a href="queues">queues (Bull Board
 <h2 id="failed-title" hidden>Failed batches of <span id="failed-table"></span></h2>
 <table><tbody id="failed"></tbody></table>
 <h2>Workers</h2>
-<table><thead><tr><th>worker</th><th>concurrency</th><th>batches in progress</th><th>up</th></tr></thead><tbody id="workers"></tbody></table>
+<table><thead><tr><th>worker</th><th>concurrency</th><th>copies in flight</th><th>batches in progress</th><th>up</th></tr></thead><tbody id="workers"></tbody></table>
 <h2>Latest problems</h2>
 <table><thead><tr><th>when (UTC)</th><th>table</th><th>status</th><th>key</th><th>reason</th></tr></thead><tbody id="problems"></tbody></table>
 <script src="assets/uplot.js"></script>
