@@ -165,14 +165,15 @@ export async function runFollowCommand(
     'sync --follow starting',
   );
 
-  const shown = { pass: 0, lagSeconds: 0 };
+  // The lag is unknown (no metric) until the first pass ends.
+  const shown = { pass: 0, lagSeconds: null as number | null };
   await startProcessMetrics(ctx, options, cleanup, () => metricsOfStats(stats.snapshot(), shown.lagSeconds));
   const progress = new Progress(
     stats,
     ctx.log,
     options.progress !== false && Boolean(process.stderr.isTTY),
     process.stderr,
-    () => `  follow pass ${shown.pass}, lag ${shown.lagSeconds} s`,
+    () => `  follow pass ${shown.pass}, lag ${shown.lagSeconds ?? '-'} s`,
   );
   progress.start();
   let refusal: string | null = null;

@@ -1,7 +1,7 @@
 /** The basic-auth rule every HTTP server of the tool follows (the dashboard, a process' /metrics). */
 import { getSection, keyError } from '../config/load.ts';
 import { DASHBOARD } from '../config/schema.ts';
-import { type Credentials, isLoopback } from '../web/auth.ts';
+import { type Credentials, isLoopback } from '../lib/basic-auth.ts';
 import type { CommandContext } from './context.ts';
 
 /**

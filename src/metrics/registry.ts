@@ -39,13 +39,28 @@ export interface MetricsSnapshot {
   lagSeconds?: number | null;
 }
 
-/** A counter mirrored from a total kept elsewhere: each scrape sets it to that total. */
-function mirror(counter: Counter<string>, labels: Record<string, string>, total: number): void {
-  counter.inc(labels, Math.max(0, total));
+/**
+ * Counters mirrored from totals kept elsewhere: each scrape sets each series to its total, but
+ * never lower than it showed before — a counter that goes down reads as a reset to Prometheus,
+ * and its rate() would count the whole total again. Totals dip legitimately now and then (the
+ * live counts of a batch whose worker died, `retry failed` taking failed keys back); back to 0
+ * is a real reset (`purge`) and is shown as one.
+ */
+class Mirrors {
+  private readonly shown = new Map<string, number>();
+
+  /** `metric` names the counter in this map (its series are keyed by it and the labels). */
+  set(metric: string, counter: Counter<string>, labels: Record<string, string>, total: number): void {
+    const series = `${metric}${JSON.stringify(labels)}`;
+    const value = total <= 0 ? 0 : Math.max(total, this.shown.get(series) ?? 0);
+    this.shown.set(series, value);
+    counter.inc(labels, value);
+  }
 }
 
 export class Metrics {
   readonly registry = new Registry();
+  private readonly mirrors = new Mirrors();
   private readonly objects: Counter<'table' | 'outcome'>;
   private readonly bytes: Counter<'table'>;
   private readonly keysExpected: Gauge<'table'>;
@@ -135,18 +150,19 @@ export class Metrics {
     for (const t of snapshot.tables) {
       for (const outcome of OUTCOME_FIELDS) {
         if (outcome === 'bytes') continue;
-        mirror(this.objects, { table: t.table, outcome }, t[outcome]);
+        this.mirrors.set('objects', this.objects, { table: t.table, outcome }, t[outcome]);
       }
-      mirror(this.bytes, { table: t.table }, t.bytes);
+      this.mirrors.set('bytes', this.bytes, { table: t.table }, t.bytes);
       this.keysExpected.set({ table: t.table }, t.keysExpected);
     }
     if (snapshot.requests) {
       for (const [store, kinds] of Object.entries(snapshot.requests)) {
-        for (const [kind, n] of Object.entries(kinds)) mirror(this.requests, { store, kind }, n);
+        for (const [kind, n] of Object.entries(kinds))
+          this.mirrors.set('requests', this.requests, { store, kind }, n);
       }
     }
-    this.setCounter(this.retries, snapshot.retries);
-    this.setCounter(this.throttled, snapshot.throttled);
+    this.setCounter('retries', this.retries, snapshot.retries);
+    this.setCounter('throttled', this.throttled, snapshot.throttled);
     this.setGauge(this.inFlight, snapshot.inFlight);
     for (const q of snapshot.queueJobs ?? []) this.queueJobs.set({ table: q.table, state: q.state }, q.jobs);
     this.setGauge(this.workers, snapshot.workers);
@@ -158,9 +174,9 @@ export class Metrics {
     } else if (lagShown) this.registry.removeSingleMetric(lagName);
   }
 
-  private setCounter(counter: Counter, value: number | undefined): void {
+  private setCounter(metric: string, counter: Counter, value: number | undefined): void {
     counter.reset();
-    if (value !== undefined) counter.inc(Math.max(0, value));
+    if (value !== undefined) this.mirrors.set(metric, counter, {}, value);
   }
 
   private setGauge(gauge: Gauge, value: number | undefined): void {

@@ -7,8 +7,8 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type Credentials, matches } from '../lib/basic-auth.ts';
 import type { Logger } from '../log.ts';
-import { type Credentials, matches } from '../web/auth.ts';
 import type { Metrics } from './registry.ts';
 
 export interface MetricsServer {

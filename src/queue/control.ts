@@ -36,7 +36,7 @@ export interface ControlResult {
   requeued?: number;
 }
 
-/** At most this many failed batches are listed per table (the oldest first). */
+/** At most this many failed batches are listed per table (the newest first). */
 export const FAILED_LISTED = 100;
 
 export function isTableName(name: string): name is TableName {
@@ -57,7 +57,17 @@ export class QueueControl {
     return this.env.queues.get(table)!;
   }
 
+  /** Actions of one table run one after the other (two operators clicking at once). */
+  private readonly running = new Map<TableName, Promise<unknown>>();
+
   async run(table: TableName, action: ControlAction): Promise<ControlResult> {
+    const previous = this.running.get(table) ?? Promise.resolve();
+    const next = previous.catch(() => {}).then(() => this.runNow(table, action));
+    this.running.set(table, next);
+    return next;
+  }
+
+  private async runNow(table: TableName, action: ControlAction): Promise<ControlResult> {
     const queue = this.queue(table);
     let requeued: number | undefined;
     if (action === 'pause') await queue.pause();

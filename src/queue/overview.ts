@@ -7,7 +7,6 @@ import { TABLE_NAMES } from '../mastodon/types.ts';
 import {
   COUNTER_FIELDS,
   type Counters,
-  emptyCounters,
   type FollowBeat,
   type ProblemEntry,
   type RequestTotals,
@@ -94,12 +93,13 @@ export class OverviewReader {
   }
 
   /**
-   * Live counts of uncommitted batches, by table. A batch counts once: a killed worker's last
-   * heartbeat lingers a few seconds while another worker redoes its batch (the larger count
-   * wins), and a batch already committed is not added again. Call it after reading the
-   * committed counters (see read()).
+   * The committed counters, plus the live counts of batches not committed yet, by table. A
+   * batch counts once: a killed worker's last heartbeat lingers a few seconds while another
+   * worker redoes its batch (the larger count wins), and the committed counters and the done
+   * sets are read in one MULTI, so a batch committed meanwhile is either committed there or
+   * live, never both and never neither.
    */
-  private async liveCounts(beats: readonly WorkerBeat[]): Promise<Map<string, Counters>> {
+  private async countsWithLive(beats: readonly WorkerBeat[]): Promise<TableProgress[]> {
     const byBatch = new Map<string, { table: string; jobId: string; counters: Counters }>();
     const done = (c: Counters) => c.copied + c.skipped + c.missing + c.failed;
     for (const batch of beats.flatMap((b) => b.partial ?? [])) {
@@ -107,21 +107,24 @@ export class OverviewReader {
       const seen = byBatch.get(id);
       if (!seen || done(batch.counters) > done(seen.counters)) byBatch.set(id, batch);
     }
-    const totals = new Map<string, Counters>();
-    const tables = new Set([...byBatch.values()].map((b) => b.table));
-    for (const table of tables) {
-      const batches = [...byBatch.values()].filter((b) => b.table === table);
-      const committed = await this.progress.doneAmong(
-        table,
-        batches.map((b) => b.jobId),
-      );
-      const sum = emptyCounters();
-      batches.forEach((b, i) => {
-        if (!committed[i]) addCounters(sum, b.counters);
-      });
-      totals.set(table, sum);
+    const batchesOf = new Map<string, Array<{ jobId: string; counters: Counters }>>();
+    for (const batch of byBatch.values()) {
+      const list = batchesOf.get(batch.table) ?? [];
+      list.push(batch);
+      batchesOf.set(batch.table, list);
     }
-    return totals;
+    const snapshot = await this.progress.committedSnapshot(
+      TABLE_NAMES,
+      new Map([...batchesOf].map(([table, list]) => [table, list.map((b) => b.jobId)])),
+    );
+    return TABLE_NAMES.map((table, index) => {
+      const progress = snapshot.tables[index]!;
+      const counted = snapshot.counted.get(table) ?? [];
+      (batchesOf.get(table) ?? []).forEach((b, i) => {
+        if (!counted[i]) addCounters(progress, b.counters);
+      });
+      return progress;
+    });
   }
 
   private async jobCounts(table: string): Promise<{ jobs: JobCounts; paused: boolean }> {
@@ -148,21 +151,15 @@ export class OverviewReader {
       this.progress.follow(),
       this.progress.requestTotals(),
     ]);
-    // Read in this order, so that a batch committed meanwhile is never counted twice (committed,
-    // and live because its id was not in the done set yet): job counts, then the committed
-    // counters, then the done sets that decide which live counts to add. A batch committed in
-    // between is missing for one read at most, and once the job counts show nothing active
-    // every commit came before them, so the totals are exact.
+    // Job counts first: once they show nothing active, every commit came before the counters'
+    // snapshot, so the totals are exact.
     const queues = await Promise.all(TABLE_NAMES.map((table) => this.jobCounts(table)));
-    const committed = await Promise.all(TABLE_NAMES.map((table) => this.progress.table(table)));
-    const live = await this.liveCounts(beats);
+    const committed = await this.countsWithLive(beats);
     const tables: TableOverview[] = [];
     for (const [index, table] of TABLE_NAMES.entries()) {
       const progress = committed[index]!;
       const { jobs, paused } = queues[index]!;
       if (progress.rowsTotal === 0 && progress.jobsQueued === 0 && jobs.failed === 0) continue;
-      const partial = live.get(table);
-      if (partial) addCounters(progress, partial);
       const done = progress.copied + progress.skipped + progress.missing + progress.failed;
       const queueing = progress.rowsQueued < progress.rowsTotal && progress.rowsQueued > 0;
       const keysExpected = queueing

@@ -174,6 +174,20 @@ function toNumber(value: string | undefined): number {
   return Number.isFinite(n) ? n : 0;
 }
 
+function progressOf(raw: Record<string, string>): TableProgress {
+  const progress = {
+    rowsTotal: toNumber(raw['rowsTotal']),
+    rowsQueued: toNumber(raw['rowsQueued']),
+    keysQueued: toNumber(raw['keysQueued']),
+    jobsQueued: toNumber(raw['jobsQueued']),
+    rowsDone: toNumber(raw['rowsDone']),
+    startedAt: raw['startedAt'] ? toNumber(raw['startedAt']) : null,
+    updatedAt: raw['updatedAt'] ? toNumber(raw['updatedAt']) : null,
+  } as TableProgress;
+  for (const field of COUNTER_FIELDS) progress[field] = toNumber(raw[field]);
+  return progress;
+}
+
 export class SharedProgress {
   readonly keys: ProgressKeys;
 
@@ -250,18 +264,33 @@ export class SharedProgress {
   }
 
   async table(table: string): Promise<TableProgress> {
-    const raw = await this.redis.hgetall(this.keys.stats(table));
-    const progress = {
-      rowsTotal: toNumber(raw['rowsTotal']),
-      rowsQueued: toNumber(raw['rowsQueued']),
-      keysQueued: toNumber(raw['keysQueued']),
-      jobsQueued: toNumber(raw['jobsQueued']),
-      rowsDone: toNumber(raw['rowsDone']),
-      startedAt: raw['startedAt'] ? toNumber(raw['startedAt']) : null,
-      updatedAt: raw['updatedAt'] ? toNumber(raw['updatedAt']) : null,
-    } as TableProgress;
-    for (const field of COUNTER_FIELDS) progress[field] = toNumber(raw[field]);
-    return progress;
+    return progressOf(await this.redis.hgetall(this.keys.stats(table)));
+  }
+
+  /**
+   * The committed counters of `tables` and which of `batches` (per table) are counted, read
+   * in one MULTI: one moment of Redis, so a batch is either in both (committed) or in neither,
+   * never counted twice and never missing (the overview adds the live counts of the others).
+   */
+  async committedSnapshot(
+    tables: readonly string[],
+    batches: ReadonlyMap<string, readonly string[]>,
+  ): Promise<{ tables: TableProgress[]; counted: Map<string, boolean[]> }> {
+    const multi = this.redis.multi();
+    for (const table of tables) multi.hgetall(this.keys.stats(table));
+    const asked = [...batches].filter(([, ids]) => ids.length > 0);
+    for (const [table, ids] of asked) multi.smismember(this.keys.done(table), ...ids);
+    const results = (await multi.exec()) ?? [];
+    const value = (i: number) => {
+      const [error, result] = results[i] ?? [new Error('no answer from Redis'), null];
+      if (error) throw error;
+      return result;
+    };
+    const progress = tables.map((_, i) => progressOf(value(i) as Record<string, string>));
+    const counted = new Map(
+      asked.map(([table], i) => [table, (value(tables.length + i) as number[]).map((n) => n === 1)]),
+    );
+    return { tables: progress, counted };
   }
 
   /** Adds a worker's requests since its last report (field → increment; zeros are skipped). */
@@ -270,7 +299,9 @@ export class SharedProgress {
     if (changed.length === 0) return;
     const batch = this.redis.multi();
     for (const [field, n] of changed) batch.hincrby(this.keys.requests, field, n);
-    await batch.exec();
+    const results = (await batch.exec()) ?? [];
+    const failed = results.find(([error]) => error);
+    if (failed) throw failed[0];
   }
 
   async requestTotals(): Promise<RequestTotals> {
@@ -284,9 +315,9 @@ export class SharedProgress {
     return { requests, retries: toNumber(raw['retries']), throttled: toNumber(raw['throttled']) };
   }
 
-  /** `purge`: the request totals go with the counters. */
+  /** `purge`: the request totals and the chart's samples go with the counters. */
   async resetRequestTotals(): Promise<void> {
-    await this.redis.del(this.keys.requests);
+    await this.redis.del(this.keys.requests, `${this.keys.prefix}:samples`);
   }
 
   /** The committed counters of one `jobs --follow` pass's batches of a table. */

@@ -36,8 +36,15 @@ export async function requeueFailed(
         { table, firstId: data.firstId, lastId: data.lastId, rows: 0, keys, retry },
         jobOptions(env.settings, id),
       );
+      // Only the one that removes the failed job takes its keys back from the failed count: a
+      // second requeue at the same time (the dashboard and the CLI) adds the same job id (a
+      // no-op) and fails to remove it.
+      try {
+        await job.remove();
+      } catch {
+        continue;
+      }
       await env.progress.uncountFailed(table, keys.length);
-      await job.remove();
       requeued++;
       log.info({ table, job: id, keys: keys.length }, 'requeued failed keys');
     }

@@ -116,12 +116,33 @@ export class QueueWorker {
       retries: stats.retries,
       throttled: stats.throttled,
     } as RequestTotals);
-    const delta = Object.fromEntries(Object.entries(now).map(([f, n]) => [f, n - (this.reported[f] ?? 0)]));
-    await this.deps.progress.addRequestTotals(delta);
+    const before = this.reported;
+    const delta = Object.fromEntries(Object.entries(now).map(([f, n]) => [f, n - (before[f] ?? 0)]));
+    // Taken as reported before the write, so no other report sends the same increments again;
+    // given back if the write fails, so the next one sends them.
     this.reported = now;
+    try {
+      await this.deps.progress.addRequestTotals(delta);
+    } catch (error) {
+      this.reported = before;
+      throw error;
+    }
   }
 
+  /** One heartbeat at a time: while Redis is slow or away, the timer's beats are skipped. */
+  private beating = false;
+
   private async beat(): Promise<void> {
+    if (this.beating) return;
+    this.beating = true;
+    try {
+      await this.sendBeat();
+    } finally {
+      this.beating = false;
+    }
+  }
+
+  private async sendBeat(): Promise<void> {
     await this.reportRequests();
     const partial = [...this.active].map(([jobId, { table, tally }]) => ({
       table,
@@ -209,6 +230,8 @@ export class QueueWorker {
     this.intake?.stop();
     await Promise.all(this.workers.map((w) => w.close()));
     if (this.heartbeat) clearInterval(this.heartbeat);
+    // The last report waits for a heartbeat under way (at most 2 s: Redis may be gone).
+    for (let i = 0; this.beating && i < 100; i++) await new Promise((resolve) => setTimeout(resolve, 20));
     await this.reportRequests().catch(() => {});
     await this.deps.progress.forget(this.id).catch(() => {});
   }

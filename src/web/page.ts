@@ -69,9 +69,10 @@ async function act(table, action) {
 }
 async function showFailed(table) {
   const r = await fetch('api/tables/' + encodeURIComponent(table) + '/failed', { cache: 'no-store' });
-  const batches = r.ok ? await r.json() : [];
   $('failed-title').hidden = false; $('failed-table').textContent = table;
   const body = $('failed'); body.replaceChildren();
+  if (!r.ok) { const tr = document.createElement('tr'); const td = cell(tr, 'cannot read the failed batches (HTTP ' + r.status + ')', '', 'failed'); td.colSpan = 4; body.appendChild(tr); return; }
+  const batches = await r.json();
   for (const b of batches) {
     const keys = b.failures.length ? b.failures : [{ key: '(the whole batch: ' + b.keys + ' keys)', reason: b.error }];
     for (const f of keys) {
@@ -125,8 +126,8 @@ async function refreshChart() {
       chart = new uPlot({ width: Math.min(1100, document.body.clientWidth - 40), height: 220,
         series: [{}, { label: 'objects/s', stroke: '#5a67d8', width: 2, scale: 'obj' }, { label: 'MiB/s', stroke: '#38a169', width: 2, scale: 'mb' }],
         axes: [{}, { scale: 'obj', label: 'objects/s' }, { scale: 'mb', side: 1, label: 'MiB/s', grid: { show: false } }],
-        // The window grows with the run, up to the last hour.
-        scales: { x: { time: true, range: (u) => { const now = Date.now() / 1000; const first = u.data[0][0] ?? now; return [Math.max(now - 3600, Math.min(first, now - 60)), now]; } } } }, data, $('chart'));
+        // The window grows with the run, up to the last hour (in the server's clock, the samples').
+        scales: { x: { time: true, range: (u) => { const xs = u.data[0]; const now = xs.length ? xs[xs.length - 1] : Date.now() / 1000; const first = xs.length ? xs[0] : now; return [Math.max(now - 3600, Math.min(first, now - 60)), now]; } } } }, data, $('chart'));
     } else chart.setData(data);
   } catch (e) { /* the overview shows connection problems */ }
 }
@@ -134,7 +135,7 @@ function render(o) {
   const body = $('tables'); body.replaceChildren();
   for (const t of o.tables) body.appendChild(tableRow(t, t.table, false));
   if (o.tables.length > 1) body.appendChild(tableRow(o.totals, 'all tables', true));
-  if (o.tables.length === 0) { const tr = document.createElement('tr'); const td = cell(tr, 'Nothing queued yet: run "mastodon-s3-sync jobs".'); td.colSpan = 12; body.appendChild(tr); }
+  if (o.tables.length === 0) { const tr = document.createElement('tr'); const td = cell(tr, 'Nothing queued yet: run "mastodon-s3-sync jobs".'); td.colSpan = CONTROLS ? 13 : 12; body.appendChild(tr); }
   const workers = $('workers'); workers.replaceChildren();
   for (const w of o.workers) {
     const tr = document.createElement('tr'); cell(tr, w.host + ' (pid ' + w.pid + ')');
@@ -162,7 +163,7 @@ async function refresh() {
 }
 refresh(); setInterval(refresh, 1000);
 refreshChart(); setInterval(refreshChart, 5000);
-$('chart-table').addEventListener('change', () => { chart = null; $('chart').replaceChildren(); refreshChart(); });
+$('chart-table').addEventListener('change', () => { if (chart) chart.destroy(); chart = null; $('chart').replaceChildren(); refreshChart(); });
 `;
 
 export function overviewPage(title: string, authenticated: boolean): string {

@@ -143,6 +143,11 @@ export function dashboardApp(options: DashboardOptions): express.Express {
     );
     res.type('html').send(overviewPage(options.title, options.credentials !== null));
   });
+  // Anything that escaped a route (a malformed URL, a bad body): a plain answer, never a stack.
+  app.use((error: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    options.log.warn({ err: error.message }, 'dashboard request failed');
+    if (!res.headersSent) res.status(400).type('text/plain').send('bad request\n');
+  });
   return app;
 }
 

@@ -24,9 +24,11 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   transfer: ['storage', 'mastodon', 'config', 'lib', 'errors', 'log'],
   run: ['transfer', 'storage', 'db', 'mastodon', 'config', 'lib', 'errors', 'log'],
   queue: ['run', 'transfer', 'storage', 'db', 'mastodon', 'config', 'lib', 'errors', 'log'],
-  web: ['queue', 'lib', 'errors', 'log'],
+  metrics: ['queue', 'transfer', 'lib', 'errors', 'log'],
+  web: ['metrics', 'queue', 'lib', 'errors', 'log'],
   cli: [
     'web',
+    'metrics',
     'queue',
     'run',
     'transfer',

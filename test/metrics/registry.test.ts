@@ -71,6 +71,23 @@ describe('metrics', () => {
     assert.equal(scrape.value('mastodon_s3_sync_lag_seconds'), undefined, 'the follower stopped');
   });
 
+  test('a counter never shows less than before, but a total back to 0 is a reset', async () => {
+    let copied = 10;
+    const metrics = new Metrics(async () => snapshot(copied, null), { distributed: true });
+    const copiedNow = async () =>
+      parseMetrics(await metrics.render()).value('mastodon_s3_sync_objects_total', {
+        table: 'media_attachments',
+        outcome: 'copied',
+      });
+    assert.equal(await copiedNow(), 10);
+    copied = 7; // a dead worker's live counts gone
+    assert.equal(await copiedNow(), 10);
+    copied = 12;
+    assert.equal(await copiedNow(), 12);
+    copied = 0; // purge
+    assert.equal(await copiedNow(), 0);
+  });
+
   test("a process' metrics have no queue or worker series", async () => {
     const metrics = new Metrics(
       async () => ({ ...snapshot(1, 0), queueJobs: undefined, workers: undefined }),
