@@ -9,6 +9,7 @@
  * - A pass waits for its batches: with no worker running its positions do not move; killed -9
  *   and restarted once a worker is back, every object arrives, each copied once, and a row
  *   changed meanwhile is copied too.
+ * - A worker killed -9 mid-pass: the pass waits until another worker redoes its batch.
  * - One follower per state file (`sync --follow` and `jobs --follow` share the lock); bad
  *   flags exit 2.
  */
@@ -275,6 +276,38 @@ describe('jobs --follow', () => {
     assert.equal(result.code, 0, describeRun(result));
     w.child.kill('SIGTERM');
     await w.done;
+  });
+
+  it('a worker killed -9 mid-pass: the pass waits until another worker redoes its batch', async () => {
+    proxy.reset();
+    const added = await addMedia(30, 'jfkilled');
+    const follower = startFollower();
+    const from = 0;
+    const addedKeys = new Set(added.map((k) => k.key));
+    const doomed = startCli(
+      ['worker', '--config', ini, '--concurrency', '1', '--log-level', 'warn'],
+      120_000,
+    );
+    running.push(doomed);
+    const deadline = Date.now() + 30_000;
+    const putsOfAdded = () => plainPuts(proxy.requests).filter((r) => addedKeys.has(parsePath(r.path).key));
+    while (putsOfAdded().length < 3 && Date.now() < deadline) await sleep(10);
+    doomed.child.kill('SIGKILL');
+    await doomed.done;
+    assert.ok(putsOfAdded().length < added.length, 'killed mid-pass');
+    // Its batch is stalled until lock_seconds (3 s) pass; then the other worker takes it.
+    const rescuer = worker();
+    const line = await caughtUp(
+      follower,
+      from,
+      added.length - putsOfAdded().filter((r) => r.status === 200).length,
+    );
+    assert.equal(line['failed'], 0);
+    await assertAtDestination(added);
+    follower.child.kill('SIGTERM');
+    assert.equal((await follower.done).code, 0);
+    rescuer.child.kill('SIGTERM');
+    await rescuer.done;
   });
 
   it('bad input exits 2 with a clear message', async () => {
