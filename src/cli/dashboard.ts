@@ -28,7 +28,7 @@ export async function runDashboardCommand(
   const credentials = webCredentials(ctx, host);
   const { settings, queues, progress, redis } = await openQueueEnvironment(ctx, cleanup, 'dashboard');
   const overview = new OverviewReader(progress, queues);
-  const samples = new ThroughputSamples(redis, settings.prefix, config.sample_seconds * 1000);
+  const samples = new ThroughputSamples(redis, progress.keys, config.sample_seconds * 1000);
   samples.start(() => overview.read(), ctx.log);
   cleanup.add(async () => samples.stop());
   let dashboard: Awaited<ReturnType<typeof startDashboard>>;

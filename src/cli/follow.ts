@@ -6,11 +6,18 @@
 import { accessSync, closeSync, constants, existsSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { databaseConfig } from '../config/database.ts';
+import type { MastodonDatabase } from '../db/database.ts';
 import { ConfigError } from '../errors.ts';
 import { sleep } from '../lib/retry.ts';
 import type { TableName } from '../mastodon/types.ts';
 import { metricsOfStats } from '../metrics/sources.ts';
-import { follow, type PassOutcome } from '../run/follow.ts';
+import {
+  type FollowDeps,
+  type FollowSettings,
+  type FollowStatus,
+  follow,
+  type PassOutcome,
+} from '../run/follow.ts';
 import {
   parseInterval,
   parseSince,
@@ -74,7 +81,7 @@ export function followProblem(options: SyncOptions & FollowFlags): string | null
 }
 
 /** The state file must be writable before hours of following depend on it. */
-export function checkStateWritable(path: string): void {
+function checkStateWritable(path: string): void {
   try {
     if (existsSync(path)) closeSync(openSync(path, 'r+'));
     else accessSync(dirname(path), constants.W_OK);
@@ -93,6 +100,84 @@ export function startPositions(
 ): Map<TableName, Date> {
   return resolveSince(since, tables, state) ?? recordedPositions(tables, state);
 }
+
+/** How a follower runs, from its flags; the state file it records positions in. */
+export interface FollowerPlan {
+  intervalMs: number;
+  untilMs: number | undefined;
+  state: string;
+}
+
+/**
+ * What both followers (`sync --follow`, `jobs --follow`) check and take before connecting
+ * anywhere: the timing flags, a writable state file, and its lock (released by `cleanup`).
+ */
+export function prepareFollower(
+  ctx: CommandContext,
+  options: FollowFlags & { since?: string },
+  cleanup: Cleanup,
+  interrupts: Interrupts,
+  command: string,
+  stopMessage: string,
+): FollowerPlan {
+  const intervalMs =
+    options.interval === undefined ? DEFAULT_FOLLOW_INTERVAL_MS : parseInterval(options.interval);
+  const untilMs = options.until === undefined ? undefined : parseUntil(options.until);
+  if (options.since !== undefined && options.since !== 'last') parseSince(options.since);
+  const state = statePath(ctx.file.path);
+  checkStateWritable(state);
+  interrupts.stopMessage = stopMessage;
+  const release = acquireStateLock(state, command);
+  cleanup.add(async () => release());
+  return { intervalMs, untilMs, state };
+}
+
+/**
+ * The follow loop's wiring both followers share: the database's clock, positions into the
+ * state file, one status line per pass (stdout with --json, else the log), waits that a stop
+ * cuts short. `onStatus` sees each status first.
+ */
+export function followerDeps(
+  ctx: CommandContext,
+  db: MastodonDatabase,
+  plan: FollowerPlan,
+  json: boolean | undefined,
+  onStatus: (status: FollowStatus) => void,
+): Omit<FollowDeps, 'runPass'> {
+  return {
+    databaseNow: async () => (await db.query<{ now: Date }>('SELECT now() AS now', []))[0]!.now,
+    savePositions: (positions) => recordPositions(plan.state, positions),
+    onStatus: (status) => {
+      onStatus(status);
+      if (json) void writeChunk(process.stdout, `${JSON.stringify(status)}\n`);
+      else ctx.log.info(status, 'follow pass');
+    },
+    log: ctx.log,
+    // A stop ends the wait early: sleep rejects then, and the loop sees the stop.
+    sleep: (ms, signal) => sleep(ms, signal).catch(() => {}),
+    now: Date.now,
+  };
+}
+
+/** The loop's settings from the plan: these tables, from `start`, until `stop` aborts. */
+export function followerSettings(
+  tables: readonly TableName[],
+  start: ReadonlyMap<TableName, Date>,
+  plan: FollowerPlan,
+  stop: AbortSignal,
+): FollowSettings {
+  return {
+    tables,
+    start,
+    intervalMs: plan.intervalMs,
+    overlapMs: FOLLOW_OVERLAP_MS,
+    ...(plan.untilMs !== undefined ? { untilMs: plan.untilMs } : {}),
+    stop,
+  };
+}
+
+/** Seconds as the status lines and summaries show them (tenths). */
+export const tenths = (seconds: number) => Math.round(seconds * 10) / 10;
 
 /** What a pass did: the difference of two snapshots of the run's stats. */
 function outcomeBetween(
@@ -128,15 +213,15 @@ export async function runFollowCommand(
   parseTypes(types); // usage errors before connecting anywhere
   const problem = followProblem(options);
   if (problem) throw new ConfigError(problem);
-  const intervalMs =
-    options.interval === undefined ? DEFAULT_FOLLOW_INTERVAL_MS : parseInterval(options.interval);
-  const untilMs = options.until === undefined ? undefined : parseUntil(options.until);
-  if (options.since !== undefined && options.since !== 'last') parseSince(options.since);
-  const state = statePath(ctx.file.path);
-  checkStateWritable(state);
-  interrupts.stopMessage = 'finishing this pass, then stopping (again to abort it)';
-  const release = acquireStateLock(state);
-  cleanup.add(async () => release());
+  const plan = prepareFollower(
+    ctx,
+    options,
+    cleanup,
+    interrupts,
+    'sync --follow',
+    'finishing this pass, then stopping (again to abort it)',
+  );
+  const { state } = plan;
 
   const dbConfig = databaseConfig(ctx.file);
   const { source, dest, destConfig, settings } = await openCopySetup(ctx, options, cleanup);
@@ -157,10 +242,10 @@ export async function runFollowCommand(
       source: source.description,
       destination: dest.description,
       tables,
-      intervalSeconds: intervalMs / 1000,
+      intervalSeconds: plan.intervalMs / 1000,
       bulk: tables.filter((t) => !start.has(t)),
       from: Object.fromEntries([...start].map(([t, d]) => [t, d.toISOString()])),
-      ...(untilMs !== undefined ? { until: new Date(untilMs).toISOString() } : {}),
+      ...(plan.untilMs !== undefined ? { until: new Date(plan.untilMs).toISOString() } : {}),
     },
     'sync --follow starting',
   );
@@ -181,7 +266,9 @@ export async function runFollowCommand(
   try {
     result = await follow(
       {
-        databaseNow: async () => (await db.query<{ now: Date }>('SELECT now() AS now', []))[0]!.now,
+        ...followerDeps(ctx, db, plan, options.json, (status) => {
+          shown.lagSeconds = status.lagSeconds;
+        }),
         runPass: async (since, passNumber) => {
           shown.pass = passNumber;
           const before = stats.snapshot();
@@ -209,25 +296,8 @@ export async function runFollowCommand(
           const cut = pass.refusal !== null || interrupts.abort.signal.aborted;
           return outcomeBetween(before, stats.snapshot(), tables, cut, (db.queryMs - dbBefore) / 1000);
         },
-        savePositions: (positions) => recordPositions(state, positions),
-        onStatus: (status) => {
-          shown.lagSeconds = status.lagSeconds;
-          if (options.json) void writeChunk(process.stdout, `${JSON.stringify(status)}\n`);
-          else ctx.log.info(status, 'follow pass');
-        },
-        log: ctx.log,
-        // A stop ends the wait early: sleep rejects then, and the loop sees the stop.
-        sleep: (ms, signal) => sleep(ms, signal).catch(() => {}),
-        now: Date.now,
       },
-      {
-        tables,
-        start,
-        intervalMs,
-        overlapMs: FOLLOW_OVERLAP_MS,
-        ...(untilMs !== undefined ? { untilMs } : {}),
-        stop: interrupts.stop.signal,
-      },
+      followerSettings(tables, start, plan, interrupts.stop.signal),
     );
   } finally {
     progress.stop();
@@ -238,8 +308,8 @@ export async function runFollowCommand(
   const output = {
     ...summary,
     passes: result.passes,
-    lagSeconds: Math.round(result.lagSeconds * 10) / 10,
-    maxLagSeconds: Math.round(result.maxLagSeconds * 10) / 10,
+    lagSeconds: tenths(result.lagSeconds),
+    maxLagSeconds: tenths(result.maxLagSeconds),
     ...(refusal ? { stopped: ctx.redact(refusal) } : {}),
   };
   if (options.json) await writeChunk(process.stdout, `${JSON.stringify(output)}\n`);

@@ -7,21 +7,19 @@
  */
 import { storeConfig } from '../config/stores.ts';
 import { ConfigError } from '../errors.ts';
-import { sleep } from '../lib/retry.ts';
 import { runDistributedPass } from '../queue/follow-pass.ts';
 import type { FollowBeat, SharedProgress } from '../queue/progress.ts';
 import { type FollowResult, follow } from '../run/follow.ts';
-import { parseInterval, parseSince, parseUntil, recordPositions, statePath } from '../run/state.ts';
-import { acquireStateLock } from '../run/state-lock.ts';
 import { parseTypes } from '../run/tables.ts';
 import type { Cleanup, CommandContext } from './context.ts';
 import {
-  checkStateWritable,
-  DEFAULT_FOLLOW_INTERVAL_MS,
-  FOLLOW_OVERLAP_MS,
   type FollowFlags,
+  followerDeps,
+  followerSettings,
   followProblem,
+  prepareFollower,
   startPositions,
+  tenths,
 } from './follow.ts';
 import { openDatabase, type ReadFlags } from './open-database.ts';
 import { writeChunk } from './output.ts';
@@ -60,7 +58,7 @@ class FollowBeacon {
   current(): FollowBeat {
     const now = Date.now();
     const running = this.state.pendingBatches > 0 ? (now - this.state.passStartedAt) / 1000 : 0;
-    const lagSeconds = Math.round(Math.max(this.state.lagSeconds, running) * 10) / 10;
+    const lagSeconds = tenths(Math.max(this.state.lagSeconds, running));
     return { ...this.state, lagSeconds, at: now };
   }
 
@@ -91,32 +89,30 @@ export async function runJobsFollowCommand(
       'jobs --follow cannot be combined with --retry-failed or --again: run those on their own',
     );
   }
-  const intervalMs =
-    options.interval === undefined ? DEFAULT_FOLLOW_INTERVAL_MS : parseInterval(options.interval);
-  const untilMs = options.until === undefined ? undefined : parseUntil(options.until);
-  if (options.since !== undefined && options.since !== 'last') parseSince(options.since);
-  const state = statePath(ctx.file.path);
-  checkStateWritable(state);
-  interrupts.stopMessage =
-    "finishing this pass (the workers' batches), then stopping (again to stop waiting)";
-  const release = acquireStateLock(state, 'jobs --follow');
-  cleanup.add(async () => release());
+  const plan = prepareFollower(
+    ctx,
+    options,
+    cleanup,
+    interrupts,
+    'jobs --follow',
+    "finishing this pass (the workers' batches), then stopping (again to stop waiting)",
+  );
 
   const env = await openQueueEnvironment(ctx, cleanup, 'jobs-follow');
   // Keys are logical (each store applies its own key_prefix); [s3.destination] decides the ACL.
   const acl = storeConfig(ctx.file, 'destination').acl;
   const { db, columns, tables, read, mastodon } = await openDatabase(ctx, types, options, cleanup);
-  const start = startPositions(options.since, tables, state);
+  const start = startPositions(options.since, tables, plan.state);
   const beacon = new FollowBeacon(env.progress);
   cleanup.add(() => beacon.close());
   ctx.log.info(
     {
       redis: env.settings.redisDescription,
       tables,
-      intervalSeconds: intervalMs / 1000,
+      intervalSeconds: plan.intervalMs / 1000,
       bulk: tables.filter((t) => !start.has(t)),
       from: Object.fromEntries([...start].map(([t, d]) => [t, d.toISOString()])),
-      ...(untilMs !== undefined ? { until: new Date(untilMs).toISOString() } : {}),
+      ...(plan.untilMs !== undefined ? { until: new Date(plan.untilMs).toISOString() } : {}),
     },
     'jobs --follow starting: each pass is queued for the workers',
   );
@@ -124,7 +120,9 @@ export async function runJobsFollowCommand(
   const totals = { copied: 0, skipped: 0, missing: 0, failed: 0 };
   const result: FollowResult = await follow(
     {
-      databaseNow: async () => (await db.query<{ now: Date }>('SELECT now() AS now', []))[0]!.now,
+      ...followerDeps(ctx, db, plan, options.json, (status) => {
+        beacon.update({ lagSeconds: status.lagSeconds, pendingBatches: 0 });
+      }),
       runPass: async (since, passNumber) => {
         beacon.update({ pass: passNumber, passStartedAt: Date.now(), pendingBatches: 0 });
         const outcome = await runDistributedPass(
@@ -149,31 +147,15 @@ export async function runJobsFollowCommand(
           totals[field] += outcome[field];
         return outcome;
       },
-      savePositions: (positions) => recordPositions(state, positions),
-      onStatus: (status) => {
-        beacon.update({ lagSeconds: status.lagSeconds, pendingBatches: 0 });
-        if (options.json) void writeChunk(process.stdout, `${JSON.stringify(status)}\n`);
-        else ctx.log.info(status, 'follow pass');
-      },
-      log: ctx.log,
-      sleep: (ms, signal) => sleep(ms, signal).catch(() => {}),
-      now: Date.now,
     },
-    {
-      tables,
-      start,
-      intervalMs,
-      overlapMs: FOLLOW_OVERLAP_MS,
-      ...(untilMs !== undefined ? { untilMs } : {}),
-      stop: interrupts.stop.signal,
-    },
+    followerSettings(tables, start, plan, interrupts.stop.signal),
   );
 
   const summary = {
     ...totals,
     passes: result.passes,
-    lagSeconds: Math.round(result.lagSeconds * 10) / 10,
-    maxLagSeconds: Math.round(result.maxLagSeconds * 10) / 10,
+    lagSeconds: tenths(result.lagSeconds),
+    maxLagSeconds: tenths(result.maxLagSeconds),
   };
   await writeChunk(
     process.stdout,

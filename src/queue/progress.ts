@@ -22,7 +22,7 @@
 import type { Redis } from 'ioredis';
 import type { TableName } from '../mastodon/types.ts';
 import { OUTCOME_FIELDS, type OutcomeField, type Outcomes } from '../transfer/outcomes.ts';
-import type { RequestKind, RequestStore } from '../transfer/stats.ts';
+import { REQUEST_KINDS, REQUEST_STORES, type RequestKind, type RequestStore } from '../transfer/stats.ts';
 
 /** The counters a worker commits per batch: the one outcome model (transfer/outcomes.ts). */
 export const COUNTER_FIELDS = OUTCOME_FIELDS;
@@ -75,9 +75,6 @@ export interface RequestTotals {
   throttled: number;
 }
 
-const REQUEST_STORES: readonly RequestStore[] = ['source', 'destination'];
-const REQUEST_KINDS: readonly RequestKind[] = ['list', 'head', 'get', 'put', 'copy'];
-
 /** The fields of `<prefix>:requests`: `source.get`, …, `retries`, `throttled`. */
 export function requestTotalsFields(totals: RequestTotals): Record<string, number> {
   const fields: Record<string, number> = { retries: totals.retries, throttled: totals.throttled };
@@ -113,6 +110,10 @@ export class ProgressKeys {
   }
   get requests(): string {
     return `${this.prefix}:requests`;
+  }
+  /** The throughput chart's samples (samples.ts). */
+  get samples(): string {
+    return `${this.prefix}:samples`;
   }
   pass(pass: string, table: string): string {
     return `${this.prefix}:pass:${pass}:${table}`;
@@ -317,7 +318,7 @@ export class SharedProgress {
 
   /** `purge`: the request totals and the chart's samples go with the counters. */
   async resetRequestTotals(): Promise<void> {
-    await this.redis.del(this.keys.requests, `${this.keys.prefix}:samples`);
+    await this.redis.del(this.keys.requests, this.keys.samples);
   }
 
   /** The committed counters of one `jobs --follow` pass's batches of a table. */

@@ -7,6 +7,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.ts';
 import type { Overview } from './overview.ts';
+import type { ProgressKeys } from './progress.ts';
 
 export interface ThroughputSample {
   at: number;
@@ -41,11 +42,11 @@ export class ThroughputSamples {
 
   constructor(
     private readonly redis: Redis,
-    prefix: string,
+    keys: ProgressKeys,
     private readonly intervalMs: number,
   ) {
-    this.key = `${prefix}:samples`;
-    this.lock = `${prefix}:samples:lock`;
+    this.key = keys.samples;
+    this.lock = `${keys.samples}:lock`;
     this.kept = Math.ceil((SAMPLE_WINDOW_SECONDS * 1000) / intervalMs) + 1;
   }
 

@@ -15,11 +15,13 @@ export interface TableCounters extends Outcomes {
   rowsTotal: number;
 }
 
-export type RequestKind = 'list' | 'head' | 'get' | 'put' | 'copy';
-export type RequestStore = 'source' | 'destination';
+export const REQUEST_KINDS = ['list', 'head', 'get', 'put', 'copy'] as const;
+export const REQUEST_STORES = ['source', 'destination'] as const;
+export type RequestKind = (typeof REQUEST_KINDS)[number];
+export type RequestStore = (typeof REQUEST_STORES)[number];
 
 function noRequests(): Record<RequestKind, number> {
-  return { list: 0, head: 0, get: 0, put: 0, copy: 0 };
+  return Object.fromEntries(REQUEST_KINDS.map((kind) => [kind, 0])) as Record<RequestKind, number>;
 }
 
 export interface StatsSnapshot {

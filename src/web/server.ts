@@ -71,13 +71,7 @@ export function dashboardApp(options: DashboardOptions): express.Express {
   app.use('/queues', board.getRouter());
 
   app.get('/api/overview', async (_req, res) => {
-    try {
-      res.setHeader('Cache-Control', 'no-store');
-      res.json(await options.overview.read());
-    } catch (error) {
-      options.log.warn({ err: (error as Error).message }, 'overview failed');
-      res.status(503).json({ error: 'Redis unavailable' });
-    }
+    await answer(res, options, () => options.overview.read());
   });
   app.get('/api/samples', async (_req, res) => {
     await answer(res, options, () => options.samples());

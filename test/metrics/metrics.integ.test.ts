@@ -18,13 +18,13 @@ import { runCli } from '../helpers/cli.ts';
 import type { TestDatabase } from '../helpers/pg.ts';
 import { parseMetrics, type Scrape } from '../helpers/prometheus.ts';
 import { dropPrefix, REDIS_URL, testPrefix } from '../helpers/redis.ts';
+import { startServing } from '../helpers/serving.ts';
 import {
   describeRun,
   type RunningCli,
   removeTempInis,
   s3Section,
   sleep,
-  startCli,
   tempIni,
   uniqueBytes,
 } from '../helpers/sync-env.ts';
@@ -54,23 +54,11 @@ function config(bucket: string, extra = ''): string {
   );
 }
 
-/** Starts the CLI and waits for the URL it logs (`<what> on http://…`). */
-async function startServing(args: string[], what: string): Promise<{ url: string; run: RunningCli }> {
-  const run = startCli([...args, '--log-level', 'info'], 300_000);
-  running.push(run);
-  let stderr = '';
-  run.child.stderr!.on('data', (d: Buffer | string) => {
-    stderr += d.toString();
-  });
-  const pattern = new RegExp(`${what} on (http://127\\.0\\.0\\.1:\\d+/\\S*)`);
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const match = pattern.exec(stderr);
-    if (match) return { url: match[1]!, run };
-    if (run.child.exitCode !== null) throw new Error(`exited:\n${describeRun(await run.done)}`);
-    await sleep(50);
-  }
-  throw new Error(`no "${what} on" line:\n${stderr}`);
+/** startServing at info level, remembered for the clean-up. */
+async function startServingHere(args: string[], what: string) {
+  const serving = await startServing([...args, '--log-level', 'info'], what);
+  running.push(serving.run);
+  return serving;
 }
 
 async function scrape(url: string, auth?: string): Promise<{ text: string; metrics: Scrape }> {
@@ -139,11 +127,11 @@ describe('/metrics', () => {
     const ini = config('met-dest');
     const queued = await runCli(['jobs', '--config', ini, '--log-level', 'warn']);
     assert.equal(queued.code, 0, describeRun(queued));
-    const dashboard = await startServing(['dashboard', '--config', ini, '--port', '0'], 'dashboard');
+    const dashboard = await startServingHere(['dashboard', '--config', ini, '--port', '0'], 'dashboard');
     const metricsUrl = `${dashboard.url}metrics`;
     const workers = [
-      await startServing(['worker', '--config', ini, '--metrics-port', '0'], 'metrics'),
-      await startServing(['worker', '--config', ini, '--metrics-port', '0'], 'metrics'),
+      await startServingHere(['worker', '--config', ini, '--metrics-port', '0'], 'metrics'),
+      await startServingHere(['worker', '--config', ini, '--metrics-port', '0'], 'metrics'),
     ];
 
     // During: every counter lies between the status read before and the one after.
@@ -228,7 +216,7 @@ describe('/metrics', () => {
 
   it("sync --follow --metrics-port: the process' copies and its lag", async () => {
     const ini = config('met-follow');
-    const follower = await startServing(
+    const follower = await startServingHere(
       ['sync', '--follow', '--interval', '1s', '--no-progress', '--config', ini, '--metrics-port', '0'],
       'metrics',
     );
@@ -252,7 +240,7 @@ describe('/metrics', () => {
 
   it('basic auth when configured; off loopback without credentials: exit 2', async () => {
     const guarded = config('met-dest', `[dashboard]\nuser = admin\npassword = ${WEB_PASSWORD}\n`);
-    const w = await startServing(['worker', '--config', guarded, '--metrics-port', '0'], 'metrics');
+    const w = await startServingHere(['worker', '--config', guarded, '--metrics-port', '0'], 'metrics');
     assert.equal((await fetch(w.url)).status, 401);
     const wrong = `Basic ${Buffer.from('admin:nope').toString('base64')}`;
     assert.equal((await fetch(w.url, { headers: { authorization: wrong } })).status, 401);

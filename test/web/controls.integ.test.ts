@@ -20,6 +20,7 @@ import { fakeInstance, referencedKeys } from '../../dev/fake-instance.ts';
 import { runCli } from '../helpers/cli.ts';
 import type { TestDatabase } from '../helpers/pg.ts';
 import { dropPrefix, REDIS_URL, testPrefix } from '../helpers/redis.ts';
+import { startServing } from '../helpers/serving.ts';
 import {
   describeRun,
   type RunningCli,
@@ -61,21 +62,13 @@ function config(withAuth: boolean): string {
   );
 }
 
-async function startDashboard(ini: string): Promise<{ url: string; run: RunningCli; log: () => string }> {
-  const run = startCli(['dashboard', '--config', ini, '--port', '0', '--log-level', 'info'], 300_000);
-  running.push(run);
-  let stderr = '';
-  run.child.stderr!.on('data', (d: Buffer | string) => {
-    stderr += d.toString();
-  });
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const match = /dashboard on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stderr);
-    if (match) return { url: match[1]!, run, log: () => stderr };
-    if (run.child.exitCode !== null) throw new Error(`dashboard exited:\n${describeRun(await run.done)}`);
-    await sleep(50);
-  }
-  throw new Error(`dashboard did not start:\n${stderr}`);
+async function startDashboard(ini: string) {
+  const dashboard = await startServing(
+    ['dashboard', '--config', ini, '--port', '0', '--log-level', 'info'],
+    'dashboard',
+  );
+  running.push(dashboard.run);
+  return dashboard;
 }
 
 const asNumber = (text: string) => Number(text.replace(/,/g, ''));

@@ -17,6 +17,7 @@ import type { S3Server } from '../../dev/s3.ts';
 import { runCli } from '../helpers/cli.ts';
 import type { TestDatabase } from '../helpers/pg.ts';
 import { dropPrefix, REDIS_URL, testPrefix } from '../helpers/redis.ts';
+import { startServing } from '../helpers/serving.ts';
 import {
   describeRun,
   type RunningCli,
@@ -58,21 +59,10 @@ function config(extra = ''): string {
 }
 
 /** Starts `dashboard --port 0` and returns its URL, read from its log line. */
-async function startDashboard(ini: string): Promise<{ url: string; run: RunningCli }> {
-  const run = startCli(['dashboard', '--config', ini, '--port', '0'], 300_000);
-  running.push(run);
-  const deadline = Date.now() + 20_000;
-  let stderr = '';
-  run.child.stderr!.on('data', (d: Buffer | string) => {
-    stderr += d.toString();
-  });
-  while (Date.now() < deadline) {
-    const match = /dashboard on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stderr);
-    if (match) return { url: match[1]!, run };
-    if (run.child.exitCode !== null) throw new Error(`dashboard exited:\n${describeRun(await run.done)}`);
-    await sleep(50);
-  }
-  throw new Error(`dashboard did not start:\n${stderr}`);
+async function startDashboard(ini: string) {
+  const dashboard = await startServing(['dashboard', '--config', ini, '--port', '0'], 'dashboard');
+  running.push(dashboard.run);
+  return dashboard;
 }
 
 async function cellText(page: Page, table: string, field: string): Promise<string> {
