@@ -147,7 +147,5 @@ endpoint_url = ${dest}
 bucket = ${destBucket}
 
 ${db.iniSection()}
-[sync]
-multipart_threshold = 15MB
 `;
 }

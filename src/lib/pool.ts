@@ -7,9 +7,12 @@
  * configured maximum.
  *
  * With `autoMax` (concurrency = auto) the pool also finds its own limit: it measures completed
- * tasks per second over windows of at least WINDOW_MS and `limit` completions, and while the
- * pool is full (tasks wait for a slot) and each raise paid (≥ 5 % more per second), raises the
- * limit — doubling while the gain is large, then by a quarter — up to `autoMax`. A raise that
+ * tasks per second over windows of at least WINDOW_MS and two completions per slot (about two
+ * task durations, so a window is as long as the copies are slow: short at 20 ms, longer at
+ * 100 ms), and while the pool is full (tasks wait for a slot) and each raise paid (≥ 5 % more
+ * per second), raises the limit — doubling while the gain is large, then by a quarter — up to
+ * `autoMax`. After a change it only waits until the tasks started under the old limit are
+ * done (as many completions as the old limit) before it measures the new one. A raise that
  * did not pay is taken back to the best limit seen, which is then held; a later window probes
  * once more. Throttling halves the limit as above, and the climb starts again from there.
  */
@@ -28,7 +31,9 @@ export interface PoolOptions {
 }
 
 /** The shortest window over which the auto limit measures tasks per second. */
-export const WINDOW_MS = 500;
+export const WINDOW_MS = 250;
+/** A window also lasts until this many tasks per slot completed: about two task durations. */
+const COMPLETIONS_PER_SLOT = 2;
 /** A raise must bring this much more per second to be kept. */
 const GAIN_TO_KEEP = 1.05;
 /** At least this much more: the next raise doubles the limit. */
@@ -45,8 +50,11 @@ interface AutoState {
   previousRate: number;
   best: { limit: number; rate: number };
   holding: number;
-  /** The limit changed during this window: its rate mixes old and new, so it only settles. */
-  settling: boolean;
+  /**
+   * The limit just changed from this value: until as many tasks completed (those started under
+   * it), the rate mixes old and new, so it is not measured. 0: measuring.
+   */
+  settlingFrom: number;
 }
 
 export class AdaptivePool {
@@ -70,7 +78,7 @@ export class AdaptivePool {
           previousRate: 0,
           best: { limit: options.concurrency, rate: 0 },
           holding: 0,
-          settling: false,
+          settlingFrom: 0,
         }
       : null;
   }
@@ -123,13 +131,15 @@ export class AdaptivePool {
     this.successStreak = 0;
     if (now - this.lastDecrease < 1000) return;
     this.lastDecrease = now;
-    this.slots.setLimit(Math.max(1, Math.floor(this.slots.capacity / 2)));
+    const before = this.slots.capacity;
+    this.slots.setLimit(Math.max(1, Math.floor(before / 2)));
     if (this.auto) {
       // Climb again from the halved limit, against what it brings now.
       this.auto.best = { limit: this.slots.capacity, rate: 0 };
       this.auto.previousRate = 0;
       this.auto.holding = HOLD_WINDOWS;
       this.startWindow(this.auto, now);
+      this.auto.settlingFrom = before;
     }
   }
 
@@ -143,15 +153,18 @@ export class AdaptivePool {
   private measure(auto: AutoState): void {
     auto.completions++;
     const now = this.now();
-    const elapsed = now - auto.windowStart;
-    if (elapsed < (this.options.windowMs ?? WINDOW_MS) || auto.completions < this.slots.capacity) return;
-    const limit = this.slots.capacity;
-    if (auto.settling) {
-      // The window after a change mixes copies started under both limits: measure afresh.
-      auto.settling = false;
-      this.startWindow(auto, now);
+    if (auto.settlingFrom > 0) {
+      // The tasks started under the old limit are done: measure the new one afresh.
+      if (auto.completions >= auto.settlingFrom) {
+        auto.settlingFrom = 0;
+        this.startWindow(auto, now);
+      }
       return;
     }
+    const limit = this.slots.capacity;
+    const elapsed = now - auto.windowStart;
+    if (elapsed < (this.options.windowMs ?? WINDOW_MS) || auto.completions < COMPLETIONS_PER_SLOT * limit)
+      return;
     const rate = (auto.completions * 1000) / elapsed;
     if (rate > auto.best.rate) auto.best = { limit, rate };
     const next = this.nextLimit(auto, rate, limit);
@@ -159,7 +172,7 @@ export class AdaptivePool {
     this.startWindow(auto, now);
     if (next !== limit) {
       this.slots.setLimit(next);
-      auto.settling = true;
+      auto.settlingFrom = limit;
     }
   }
 

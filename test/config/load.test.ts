@@ -121,7 +121,7 @@ describe('section validation', () => {
     const file = fileFrom('[pg.database]\ndatabase = m\n');
     const sync = getSection(file, SYNC, false);
     assert.equal(sync.retries, 5);
-    assert.equal(sync.multipart_threshold, 15 * 1024 * 1024);
+    assert.equal(sync.multipart_threshold, 200 * 1024 * 1024);
     assert.equal(sync.server_side_copy, 'auto');
     assert.equal(getSection(file, TUNNEL, false).enabled, false);
   });

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, mock, test } from 'node:test';
-import { AdaptivePool } from '../../src/lib/pool.ts';
+import { AdaptivePool, WINDOW_MS } from '../../src/lib/pool.ts';
 import { RateLimiter } from '../../src/lib/rate.ts';
 import { Semaphore } from '../../src/lib/semaphore.ts';
 
@@ -432,6 +432,8 @@ async function simulateAuto(options: {
   tasks: number;
   /** Fake ms between submissions (a slow producer); 0: as fast as the pool takes them. */
   producerGap?: number;
+  /** The pool's shortest window (default 500 ms). */
+  windowMs?: number;
   onTime?: (now: number, pool: AdaptivePool) => void;
 }) {
   let now = 0;
@@ -439,7 +441,7 @@ async function simulateAuto(options: {
     concurrency: options.start,
     backlog: options.max * 4,
     autoMax: options.max,
-    windowMs: 500,
+    windowMs: options.windowMs ?? 500,
     now: () => now,
   });
   const running: Array<{ end: number; gate: Deferred }> = [];
@@ -501,6 +503,26 @@ describe('AdaptivePool, concurrency = auto', () => {
     assert.ok(Math.max(...limits) <= 256);
     // The best fixed concurrency (40) gives 400 tasks/s here.
     assert.ok(lateRate >= 0.9 * 400, `late rate ${lateRate.toFixed(0)}/s ≥ 90 % of 400/s`);
+  });
+
+  test('the climb takes a few task durations per step, not fixed seconds (short runs at 20 ms)', async () => {
+    // 50 ms tasks, a server that takes 128: from 8, the limit should pass 64 within about three
+    // steps of (settle one task + a window of max(WINDOW_MS, two tasks)) ≈ 0.3 s each.
+    let reached64At = Number.POSITIVE_INFINITY;
+    const { lateRate } = await simulateAuto({
+      start: 8,
+      max: 256,
+      capacity: 128,
+      latency: 50,
+      tasks: 8000,
+      windowMs: WINDOW_MS,
+      onTime: (now, pool) => {
+        if (pool.limit >= 64 && reached64At === Number.POSITIVE_INFINITY) reached64At = now;
+      },
+    });
+    assert.ok(reached64At <= 1200, `limit ≥ 64 after ${reached64At} ms (≤ 1.2 s)`);
+    // The best fixed concurrency (128) gives 2,560 tasks/s here.
+    assert.ok(lateRate >= 0.9 * 2560, `late rate ${lateRate.toFixed(0)}/s ≥ 90 % of 2,560/s`);
   });
 
   test('with a server that takes everything, climbs to the cap and stays there', async () => {
