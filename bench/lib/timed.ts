@@ -1,8 +1,11 @@
 /**
  * Runs any command once and measures it with GNU time (wait4's rusage): wall seconds, peak
  * RSS and user+sys CPU of the process. Used to compare this tool with rclone on equal terms.
+ * Each run starts with the disk's dirty pages written out (`sync`): the S3 servers keep their
+ * objects in files, and otherwise the run after the seeding (1.4 GB) or after another tool's
+ * run paid for those writes while it was measured.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +28,7 @@ export async function timed(
 ): Promise<Timed> {
   const dir = mkdtempSync(join(tmpdir(), 'msst-timed-'));
   const usage = join(dir, 'usage');
+  spawnSync('sync');
   const started = process.hrtime.bigint();
   const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
     (resolve, reject) => {

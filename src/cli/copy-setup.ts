@@ -7,6 +7,7 @@ import { CELERY, SYNC } from '../config/schema.ts';
 import { type StoreConfig, storeConfig } from '../config/stores.ts';
 import { ServiceError } from '../errors.ts';
 import { DEFAULT_RETRY_POLICY } from '../lib/retry.ts';
+import { allInOrder } from '../lib/settled.ts';
 import type { CopierSettings } from '../run/copier.ts';
 import { StoreError } from '../storage/errors.ts';
 import { openStore } from '../storage/open.ts';
@@ -88,8 +89,10 @@ export async function openCopySetup(
     await dest.close();
     journal?.close();
   });
-  await checkStore(source, `source ${source.description}`, false);
-  await checkStore(dest, `destination ${dest.description}`, !flags.dryRun);
+  await allInOrder([
+    checkStore(source, `source ${source.description}`, false),
+    checkStore(dest, `destination ${dest.description}`, !flags.dryRun),
+  ]);
   if (journal) await abortLeftoverUploads(dest, journal, ctx.log);
 
   return {

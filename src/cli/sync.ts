@@ -6,6 +6,7 @@ import { databaseConfig } from '../config/database.ts';
 import { getSection } from '../config/load.ts';
 import { SYNC } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
+import { allInOrder } from '../lib/settled.ts';
 import { metricsOfStats } from '../metrics/sources.ts';
 import { type ScopeFlags, scopePasses, scopeProblem } from '../run/scope.ts';
 import { parseSince, recordCompleted, resolveSince, statePath } from '../run/state.ts';
@@ -81,9 +82,11 @@ export async function runSyncCommand(
   if (!options.dryRun) assertNotFollowed(state);
   const startedAt = new Date();
   const dbConfig = databaseConfig(ctx.file);
-  const { source, dest, destConfig, settings } = await openCopySetup(ctx, options, cleanup);
-
-  const { db, columns, tables, read, mastodon } = await openDatabase(ctx, types, options, cleanup, dbConfig);
+  // The stores' checks and the database connection are independent round trips: at once.
+  const [{ source, dest, destConfig, settings }, { db, columns, tables, read, mastodon }] = await allInOrder([
+    openCopySetup(ctx, options, cleanup),
+    openDatabase(ctx, types, options, cleanup, dbConfig),
+  ]);
 
   const changedSince = resolveSince(since, tables, state);
   const report = options.report ? new ReportWriter(options.report, ctx.redact) : null;

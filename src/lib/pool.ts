@@ -27,6 +27,8 @@ export interface PoolOptions {
   autoMax?: number;
   /** The auto limit's shortest measuring window (default WINDOW_MS; tests shorten it). */
   windowMs?: number;
+  /** concurrency = auto chose a new limit after a window that completed `rate` tasks/s. */
+  onAutoLimit?: (limit: number, rate: number) => void;
   now?: () => number;
 }
 
@@ -173,6 +175,7 @@ export class AdaptivePool {
     if (next !== limit) {
       this.slots.setLimit(next);
       auto.settlingFrom = limit;
+      this.options.onAutoLimit?.(next, rate);
     }
   }
 

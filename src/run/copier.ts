@@ -101,7 +101,13 @@ export class BatchCopier {
     this.pool = new AdaptivePool({
       concurrency: settings.concurrency,
       backlog: (settings.maxConcurrency ?? settings.concurrency) * 4,
-      ...(settings.maxConcurrency ? { autoMax: settings.maxConcurrency } : {}),
+      ...(settings.maxConcurrency
+        ? {
+            autoMax: settings.maxConcurrency,
+            onAutoLimit: (limit: number, rate: number) =>
+              deps.log.debug({ concurrency: limit, objectsPerSecond: Math.round(rate) }, 'concurrency auto'),
+          }
+        : {}),
     });
     this.rate = new RateLimiter(settings.maxRequestsPerSecond);
     this.holding = settings.retryLater === true;

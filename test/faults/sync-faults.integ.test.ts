@@ -112,8 +112,11 @@ describe('sync under injected faults', () => {
     );
 
     const injected = [...sourceFaults.injected, ...destFaults.injected];
+    // The start-up check: a one-key listing of the bucket (lookups ask for 18 keys or more).
     const isBucketCheck = (f: { method: string; path: string }) =>
-      f.method === 'HEAD' && f.path.split('?')[0]!.split('/').filter(Boolean).length === 1;
+      f.method === 'GET' &&
+      f.path.split('?')[0]!.split('/').filter(Boolean).length === 1 &&
+      /[?&]max-keys=1(&|$)/.test(f.path);
     const during = injected.filter((f) => !isBucketCheck(f));
     const byKind = Object.fromEntries(
       ['slowDown', 'internal', 'tooMany', 'resetBeforeHeaders', 'resetMidBody', 'truncated'].map((k) => [

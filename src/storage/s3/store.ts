@@ -98,16 +98,19 @@ export class S3Store implements ObjectStore {
 
   async check({ signal }: { write: boolean; signal?: AbortSignal }): Promise<void> {
     try {
-      if (this.options.objectRequests) await this.options.objectRequests.headBucket(signal);
+      // One key listed under the store's root (object-requests.ts checkBucket says why not HEAD).
+      const root = applyKeyPrefix(this.options.keyPrefix, '');
+      if (this.options.objectRequests) await this.options.objectRequests.checkBucket(root, signal);
       else {
         const { client, sdk } = await this.sdk();
-        await client.send(new sdk.HeadBucketCommand({ Bucket: this.options.bucket }), {
-          abortSignal: signal,
-        });
+        await client.send(
+          new sdk.ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: root, MaxKeys: 1 }),
+          { abortSignal: signal },
+        );
       }
     } catch (error) {
       // A transient answer (503, reset) is worth another try; anything else is the config.
-      const { kind } = classifyS3Error(error, 'HEAD bucket');
+      const { kind } = classifyS3Error(error, 'bucket check');
       throw new StoreError(
         kind === 'retryable' || kind === 'throttled' ? kind : 'fatal',
         describeCheckError(error, this.options.bucket, this.options.endpointLabel),
