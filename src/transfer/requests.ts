@@ -62,24 +62,21 @@ export function retryVerdict(error: StoreError): RetryVerdict {
     : { retry, retryAfterSeconds: error.retryAfterSeconds };
 }
 
-/** The retry hooks of a policy, built once per policy rather than once per request. */
-const hooksOfPolicy = new WeakMap<RequestPolicy, RetryHooks>();
-
+/**
+ * The retry hooks of a policy. Built per call: a copy makes a policy per object (its retry log
+ * names the key), and caching hooks in a WeakMap keyed by it cost a V8 ephemeron per object,
+ * which every GC must trace — more than three small closures.
+ */
 function hooksOf(policy: RequestPolicy): RetryHooks {
-  let hooks = hooksOfPolicy.get(policy);
-  if (!hooks) {
-    hooks = {
-      ...(policy.signal ? { signal: policy.signal } : {}),
-      classify: (error) => {
-        const e = asStoreError(error);
-        if (e.kind === 'throttled') policy.onThrottled?.();
-        return retryVerdict(e);
-      },
-      onRetry: (error, attempt, delayMs) => policy.onRetry?.(asStoreError(error), attempt, delayMs),
-    };
-    hooksOfPolicy.set(policy, hooks);
-  }
-  return hooks;
+  return {
+    ...(policy.signal ? { signal: policy.signal } : {}),
+    classify: (error) => {
+      const e = asStoreError(error);
+      if (e.kind === 'throttled') policy.onThrottled?.();
+      return retryVerdict(e);
+    },
+    onRetry: (error, attempt, delayMs) => policy.onRetry?.(asStoreError(error), attempt, delayMs),
+  };
 }
 
 /** Runs `fn` (one or more requests) under the policy; rejects with the last error. */
