@@ -67,6 +67,22 @@ export async function openCopySetup(
   cleanup: Cleanup,
   defaultConcurrency?: ConcurrencySetting,
 ): Promise<CopySetup> {
+  const prepared = prepareCopySetup(ctx, flags, cleanup, defaultConcurrency);
+  await prepared.check();
+  return prepared.setup;
+}
+
+/**
+ * openCopySetup in two halves, for a command that checks the stores while it connects to the
+ * database: the config read and the stores opened now (a wrong value throws here, before any
+ * connection is made), the round trips in `check`.
+ */
+export function prepareCopySetup(
+  ctx: CommandContext,
+  flags: CopyFlags,
+  cleanup: Cleanup,
+  defaultConcurrency?: ConcurrencySetting,
+): { setup: CopySetup; check(): Promise<void> } {
   const sync = getSection(ctx.file, SYNC, false);
   const celery = getSection(ctx.file, CELERY, false);
   const sourceConfig = storeConfig(ctx.file, 'source');
@@ -89,27 +105,32 @@ export async function openCopySetup(
     await dest.close();
     journal?.close();
   });
-  await allInOrder([
-    checkStore(source, `source ${source.description}`, false),
-    checkStore(dest, `destination ${dest.description}`, !flags.dryRun),
-  ]);
-  if (journal) await abortLeftoverUploads(dest, journal, ctx.log);
+  const check = async () => {
+    await allInOrder([
+      checkStore(source, `source ${source.description}`, false),
+      checkStore(dest, `destination ${dest.description}`, !flags.dryRun),
+    ]);
+    if (journal) await abortLeftoverUploads(dest, journal, ctx.log);
+  };
 
   return {
-    source,
-    dest,
-    sourceConfig,
-    destConfig,
-    settings: {
-      force: Boolean(flags.force),
-      checksum: Boolean(flags.checksum),
-      dryRun: Boolean(flags.dryRun),
-      concurrency,
-      ...(auto ? { maxConcurrency: sync.max_concurrency } : {}),
-      retry: { ...DEFAULT_RETRY_POLICY, retries: sync.retries },
-      serverSide: serverSideAllowed(sync.server_side_copy, sourceConfig, destConfig),
-      cacheControl: destConfig.cacheControl,
-      maxRequestsPerSecond: sync.max_requests_per_second,
+    setup: {
+      source,
+      dest,
+      sourceConfig,
+      destConfig,
+      settings: {
+        force: Boolean(flags.force),
+        checksum: Boolean(flags.checksum),
+        dryRun: Boolean(flags.dryRun),
+        concurrency,
+        ...(auto ? { maxConcurrency: sync.max_concurrency } : {}),
+        retry: { ...DEFAULT_RETRY_POLICY, retries: sync.retries },
+        serverSide: serverSideAllowed(sync.server_side_copy, sourceConfig, destConfig),
+        cacheControl: destConfig.cacheControl,
+        maxRequestsPerSecond: sync.max_requests_per_second,
+      },
     },
+    check,
   };
 }

@@ -16,7 +16,7 @@ import { parseTypes } from '../run/tables.ts';
 import { ReportWriter } from '../transfer/report.ts';
 import { Stats } from '../transfer/stats.ts';
 import type { Cleanup, CommandContext } from './context.ts';
-import { openCopySetup } from './copy-setup.ts';
+import { type openCopySetup, prepareCopySetup } from './copy-setup.ts';
 import { type MetricsFlags, startProcessMetrics } from './metrics.ts';
 import { openDatabase } from './open-database.ts';
 import { writeChunk } from './output.ts';
@@ -82,9 +82,12 @@ export async function runSyncCommand(
   if (!options.dryRun) assertNotFollowed(state);
   const startedAt = new Date();
   const dbConfig = databaseConfig(ctx.file);
-  // The stores' checks and the database connection are independent round trips: at once.
-  const [{ source, dest, destConfig, settings }, { db, columns, tables, read, mastodon }] = await allInOrder([
-    openCopySetup(ctx, options, cleanup),
+  // Config errors first (prepare throws them at once); then the stores' checks and the
+  // database connection, independent round trips, at once.
+  const prepared = prepareCopySetup(ctx, options, cleanup);
+  const { source, dest, destConfig, settings } = prepared.setup;
+  const [, { db, columns, tables, read, mastodon }] = await allInOrder([
+    prepared.check(),
     openDatabase(ctx, types, options, cleanup, dbConfig),
   ]);
 

@@ -27,8 +27,11 @@ export interface PoolOptions {
   autoMax?: number;
   /** The auto limit's shortest measuring window (default WINDOW_MS; tests shorten it). */
   windowMs?: number;
-  /** concurrency = auto chose a new limit after a window that completed `rate` tasks/s. */
-  onAutoLimit?: (limit: number, rate: number) => void;
+  /**
+   * concurrency = auto changed its limit: after a window that completed `rate` tasks/s, or
+   * halved by throttling (`throttled`). For logging; it must not throw.
+   */
+  onAutoLimit?: (change: { limit: number; rate?: number; throttled?: boolean }) => void;
   now?: () => number;
 }
 
@@ -133,15 +136,17 @@ export class AdaptivePool {
     this.successStreak = 0;
     if (now - this.lastDecrease < 1000) return;
     this.lastDecrease = now;
-    const before = this.slots.capacity;
-    this.slots.setLimit(Math.max(1, Math.floor(before / 2)));
+    const running = this.slots.inUse;
+    this.slots.setLimit(Math.max(1, Math.floor(this.slots.capacity / 2)));
     if (this.auto) {
-      // Climb again from the halved limit, against what it brings now.
+      // Climb again from the halved limit, against what it brings now, once the copies
+      // started before the halving are done.
       this.auto.best = { limit: this.slots.capacity, rate: 0 };
       this.auto.previousRate = 0;
       this.auto.holding = HOLD_WINDOWS;
       this.startWindow(this.auto, now);
-      this.auto.settlingFrom = before;
+      this.auto.settlingFrom = running;
+      this.tell({ limit: this.slots.capacity, throttled: true });
     }
   }
 
@@ -173,9 +178,18 @@ export class AdaptivePool {
     auto.previousRate = rate;
     this.startWindow(auto, now);
     if (next !== limit) {
+      // Until the copies running now (started under the old limit) are done.
+      auto.settlingFrom = this.slots.inUse;
       this.slots.setLimit(next);
-      auto.settlingFrom = limit;
-      this.options.onAutoLimit?.(next, rate);
+      this.tell({ limit: next, rate });
+    }
+  }
+
+  private tell(change: { limit: number; rate?: number; throttled?: boolean }): void {
+    try {
+      this.options.onAutoLimit?.(change);
+    } catch {
+      // Only a log line: the pool's bookkeeping must go on.
     }
   }
 

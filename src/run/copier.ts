@@ -104,8 +104,23 @@ export class BatchCopier {
       ...(settings.maxConcurrency
         ? {
             autoMax: settings.maxConcurrency,
-            onAutoLimit: (limit: number, rate: number) =>
-              deps.log.debug({ concurrency: limit, objectsPerSecond: Math.round(rate) }, 'concurrency auto'),
+            onAutoLimit: ({
+              limit,
+              rate,
+              throttled,
+            }: {
+              limit: number;
+              rate?: number;
+              throttled?: boolean;
+            }) =>
+              deps.log.debug(
+                {
+                  concurrency: limit,
+                  ...(rate === undefined ? {} : { objectsPerSecond: Math.round(rate) }),
+                  ...(throttled ? { throttled } : {}),
+                },
+                'concurrency auto',
+              ),
           }
         : {}),
     });

@@ -564,6 +564,22 @@ describe('AdaptivePool, concurrency = auto', () => {
     assert.equal(afterwards, Math.floor(halvedFrom / 2));
   });
 
+  test('onAutoLimit hears every change, a throttle too, and a throwing listener changes nothing', () => {
+    const changes: Array<{ limit: number; rate?: number; throttled?: boolean }> = [];
+    const pool = new AdaptivePool({
+      concurrency: 8,
+      backlog: 0,
+      autoMax: 64,
+      onAutoLimit: (change) => {
+        changes.push(change);
+        throw new Error('a broken log');
+      },
+    });
+    assert.doesNotThrow(() => pool.throttled(10_000));
+    assert.deepEqual(changes, [{ limit: 4, throttled: true }]);
+    assert.equal(pool.limit, 4);
+  });
+
   test('a fixed pool never chooses (no autoMax): autoTuned is false', () => {
     assert.equal(new AdaptivePool({ concurrency: 4, backlog: 0 }).autoTuned, false);
     assert.equal(new AdaptivePool({ concurrency: 4, backlog: 0, autoMax: 8 }).autoTuned, true);

@@ -1,11 +1,12 @@
 /**
- * The two requests a copy makes per object — GetObject and single-part PutObject — sent with
- * node:http and signed by sigv4.ts, bypassing the client's middleware stack. Profiling `sync`
+ * The requests a copy and its lookups make — GetObject, PutObject and UploadPart, HeadObject,
+ * ListObjectsV2, and the stores' bucket check — sent with node:http and signed by sigv4.ts,
+ * bypassing the client's middleware stack. Profiling `sync`
  * showed that stack (endpoint rules, schema serde, retry middleware) costing ≈ 1.5 ms of CPU
  * per request, more than the copy itself on a shared machine. undici's Pool was measured in
  * its place (bench/micro-requests.ts) and cost no less per object than node:http here.
- * Everything else (HEAD, LIST, multipart, CopyObject, HeadBucket) still goes through
- * @aws-sdk/client-s3. Errors are shaped like the SDK's, so one classifier serves both.
+ * Everything else (multipart create/complete/abort, CopyObject, ACLs) goes through
+ * @aws-sdk/client-s3, as does every request when the keys come from the environment. Errors are shaped like the SDK's, so one classifier serves both.
  */
 import {
   type ClientRequest,
