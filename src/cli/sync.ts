@@ -16,7 +16,7 @@ import { parseTypes } from '../run/tables.ts';
 import { ReportWriter } from '../transfer/report.ts';
 import { Stats } from '../transfer/stats.ts';
 import type { Cleanup, CommandContext } from './context.ts';
-import { type openCopySetup, prepareCopySetup } from './copy-setup.ts';
+import { type CopySetup, prepareCopySetup } from './copy-setup.ts';
 import { type MetricsFlags, startProcessMetrics } from './metrics.ts';
 import { openDatabase } from './open-database.ts';
 import { writeChunk } from './output.ts';
@@ -49,7 +49,7 @@ export interface Interrupts {
 /** What a run of `sync` (or a pass of `sync --follow`) copies, and how, from what the command opened. */
 export function syncSettingsOf(
   ctx: CommandContext,
-  setup: Pick<Awaited<ReturnType<typeof openCopySetup>>, 'settings' | 'destConfig'>,
+  setup: Pick<CopySetup, 'settings' | 'destConfig'>,
   opened: Pick<Awaited<ReturnType<typeof openDatabase>>, 'tables' | 'columns' | 'read' | 'mastodon'>,
   options: ScopeFlags,
   state: string,

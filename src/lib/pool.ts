@@ -11,8 +11,8 @@
  * task durations, so a window is as long as the copies are slow: short at 20 ms, longer at
  * 100 ms), and while the pool is full (tasks wait for a slot) and each raise paid (≥ 5 % more
  * per second), raises the limit — doubling while the gain is large, then by a quarter — up to
- * `autoMax`. After a change it only waits until the tasks started under the old limit are
- * done (as many completions as the old limit) before it measures the new one. A raise that
+ * `autoMax`. After a change it only waits until the tasks running at the change are done (as
+ * many completions as there were) before it measures the new limit. A raise that
  * did not pay is taken back to the best limit seen, which is then held; a later window probes
  * once more. Throttling halves the limit as above, and the climb starts again from there.
  */
@@ -27,12 +27,16 @@ export interface PoolOptions {
   autoMax?: number;
   /** The auto limit's shortest measuring window (default WINDOW_MS; tests shorten it). */
   windowMs?: number;
-  /**
-   * concurrency = auto changed its limit: after a window that completed `rate` tasks/s, or
-   * halved by throttling (`throttled`). For logging; it must not throw.
-   */
-  onAutoLimit?: (change: { limit: number; rate?: number; throttled?: boolean }) => void;
+  /** concurrency = auto changed its limit (for logging; a throw is ignored). */
+  onAutoLimit?: (change: AutoLimitChange) => void;
   now?: () => number;
+}
+
+/** A change of the auto limit: after a window that completed `rate` tasks/s, or a throttle's halving. */
+export interface AutoLimitChange {
+  limit: number;
+  rate?: number;
+  throttled?: boolean;
 }
 
 /** The shortest window over which the auto limit measures tasks per second. */
@@ -56,8 +60,8 @@ interface AutoState {
   best: { limit: number; rate: number };
   holding: number;
   /**
-   * The limit just changed from this value: until as many tasks completed (those started under
-   * it), the rate mixes old and new, so it is not measured. 0: measuring.
+   * The limit just changed while this many tasks ran: until as many completed, the rate mixes
+   * old and new, so it is not measured. 0: measuring.
    */
   settlingFrom: number;
 }
@@ -185,7 +189,7 @@ export class AdaptivePool {
     }
   }
 
-  private tell(change: { limit: number; rate?: number; throttled?: boolean }): void {
+  private tell(change: AutoLimitChange): void {
     try {
       this.options.onAutoLimit?.(change);
     } catch {

@@ -7,7 +7,7 @@
  * its jobs. The tally lets a worker commit exactly one batch's outcome, once.
  */
 
-import { AdaptivePool } from '../lib/pool.ts';
+import { AdaptivePool, type AutoLimitChange } from '../lib/pool.ts';
 import { RateLimiter } from '../lib/rate.ts';
 import type { RetryPolicy } from '../lib/retry.ts';
 import type { Logger } from '../log.ts';
@@ -104,15 +104,7 @@ export class BatchCopier {
       ...(settings.maxConcurrency
         ? {
             autoMax: settings.maxConcurrency,
-            onAutoLimit: ({
-              limit,
-              rate,
-              throttled,
-            }: {
-              limit: number;
-              rate?: number;
-              throttled?: boolean;
-            }) =>
+            onAutoLimit: ({ limit, rate, throttled }: AutoLimitChange) =>
               deps.log.debug(
                 {
                   concurrency: limit,

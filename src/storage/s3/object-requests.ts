@@ -1,12 +1,13 @@
 /**
  * The requests a copy and its lookups make — GetObject, PutObject and UploadPart, HeadObject,
  * ListObjectsV2, and the stores' bucket check — sent with node:http and signed by sigv4.ts,
- * bypassing the client's middleware stack. Profiling `sync`
- * showed that stack (endpoint rules, schema serde, retry middleware) costing ≈ 1.5 ms of CPU
- * per request, more than the copy itself on a shared machine. undici's Pool was measured in
- * its place (bench/micro-requests.ts) and cost no less per object than node:http here.
- * Everything else (multipart create/complete/abort, CopyObject, ACLs) goes through
- * @aws-sdk/client-s3, as does every request when the keys come from the environment. Errors are shaped like the SDK's, so one classifier serves both.
+ * bypassing the client's middleware stack. Profiling `sync` showed that stack (endpoint
+ * rules, schema serde, retry middleware) costing ≈ 1.5 ms of CPU per request, more than the
+ * copy itself on a shared machine. undici's Pool was measured in its place
+ * (bench/micro-requests.ts) and cost no less per object than node:http here. Everything else
+ * (multipart create/complete/abort, CopyObject, ACLs) goes through @aws-sdk/client-s3, as
+ * does every request when the keys come from the environment. Errors are shaped like the
+ * SDK's, so one classifier serves both.
  */
 import {
   type ClientRequest,
@@ -296,19 +297,7 @@ export class ObjectRequests {
    * the copies' socket timeout.
    */
   async checkBucket(prefix: string, signal?: AbortSignal): Promise<void> {
-    const { request, response } = this.openPath(
-      'GET',
-      this.bucketPath,
-      'bucket',
-      {},
-      signal,
-      { 'list-type': '2', 'max-keys': '1', prefix },
-      CHECK_TIMEOUT_MS,
-    );
-    request.end();
-    const answer = await response;
-    if ((answer.statusCode ?? 0) >= 300) throw await errorFrom(answer);
-    answer.resume();
+    await this.list(prefix, undefined, signal, 1, CHECK_TIMEOUT_MS);
   }
 
   /** HeadObject: the response headers, or null when there is no such object. */
@@ -329,10 +318,19 @@ export class ObjectRequests {
     startAfter: string | undefined,
     signal?: AbortSignal,
     maxKeys = 1000,
+    timeoutMs?: number,
   ): Promise<{ items: ListedObject[]; truncated: boolean }> {
     const query: Record<string, string> = { 'list-type': '2', 'max-keys': String(maxKeys), prefix };
     if (startAfter !== undefined) query['start-after'] = startAfter;
-    const { request, response } = this.openPath('GET', this.bucketPath, `LIST ${prefix}`, {}, signal, query);
+    const { request, response } = this.openPath(
+      'GET',
+      this.bucketPath,
+      `LIST ${prefix}`,
+      {},
+      signal,
+      query,
+      timeoutMs,
+    );
     request.end();
     const answer = await response;
     if ((answer.statusCode ?? 0) >= 300) throw await errorFrom(answer);
