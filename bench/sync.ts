@@ -28,7 +28,8 @@
  * Flags: --objects N (mix media rows, 2000), --thumbs N (thumbnail media rows, 2000),
  * --slow-objects N (mix media rows for +100 ms, 400), --no-rclone, --no-memory,
  * --memory-objects N, --memory-mb N, --only LIST (comma-separated case groups: lat20,
- * lat100, auto, loopback, rerun, memory), --out FILE, --cpu-prof DIR (the tool runs under
+ * lat100, auto, loopback, rerun, memory; and thumbs20, the thumbnails at +20 ms alone, --repeat N
+ * times), --out FILE, --cpu-prof DIR (the tool runs under
  * `node --cpu-prof`, profiles to DIR; read them with dev/cpu-profile.ts).
  */
 
@@ -70,6 +71,7 @@ const THUMB_ROWS = flag('thumbs', 2000);
 const SLOW_MIX_ROWS = flag('slow-objects', 400);
 const MEMORY_OBJECTS = flag('memory-objects', 64);
 const MEMORY_MB = flag('memory-mb', 100);
+const REPEAT = flag('repeat', 1);
 const WITH_RCLONE = !has('no-rclone');
 const ONLY = new Set((textFlag('only') ?? 'lat20,lat100,auto,loopback,rerun,memory').split(','));
 if (has('no-memory')) ONLY.delete('memory');
@@ -98,6 +100,9 @@ interface Row {
   peakRssMB: number;
   cpuSeconds: number;
   cpuSecondsPer1000: number;
+  /** user and sys CPU seconds of the process (cpuSeconds is their sum). */
+  userSeconds: number;
+  sysSeconds: number;
 }
 
 const round = (n: number, digits: number) => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -157,7 +162,9 @@ async function main(): Promise<void> {
       writeFileSync(keyList, dataset.keys.map((k) => k.key).join('\n') + '\n');
       return { name, db, sourceBucket, keys: dataset.keys, keyList, bytes };
     };
-    const mix = await prepare('mix', 'mix', mainDataset(MIX_ROWS));
+    // thumbs20 alone (the CPU-per-object case, for quick comparisons) needs no mix.
+    const needsMix = [...ONLY].some((group) => group !== 'thumbs20' && group !== 'memory');
+    const mix = needsMix ? await prepare('mix', 'mix', mainDataset(MIX_ROWS)) : null;
     const thumbs = await prepare('thumbnails', 'thumbnails', thumbnailDataset(THUMB_ROWS));
     const slowMix = ONLY.has('lat100') ? await prepare('mix', 'slow-mix', mainDataset(SLOW_MIX_ROWS)) : null;
 
@@ -209,6 +216,8 @@ async function main(): Promise<void> {
         peakRssMB: round(t.peakRssMB, 1),
         cpuSeconds: round(t.cpuSeconds, 2),
         cpuSecondsPer1000: round((t.cpuSeconds * 1000) / objects, 3),
+        userSeconds: round(t.userSeconds, 2),
+        sysSeconds: round(t.sysSeconds, 2),
       };
       results.push(row);
       console.log(
@@ -368,13 +377,17 @@ async function main(): Promise<void> {
     // A warm-up copy of each data set, not measured: the servers' first run after the seeding
     // was measurably slower (whoever ran first, the tool, paid for it).
     console.log('warming up the servers (the reference client, not measured) …');
-    for (const data of [mix, thumbs, ...(slowMix ? [slowMix] : [])])
+    for (const data of [...(mix ? [mix] : []), thumbs, ...(slowMix ? [slowMix] : [])])
       await reference(data, 20, 32, `warm-up: ${data.name}`, { warmUp: true });
     console.log('copying …');
     if (ONLY.has('lat20')) {
-      await all(mix, 20, 16, 'mix, +20 ms, c=16');
+      await all(mix!, 20, 16, 'mix, +20 ms, c=16');
       await all(thumbs, 20, 32, 'thumbnails, +20 ms, c=32');
     }
+    // thumbs20: the thumbnail case at +20 ms only, --repeat N times (CPU per object, quickly).
+    if (ONLY.has('thumbs20'))
+      for (let round = 1; round <= REPEAT; round++)
+        await all(thumbs, 20, 32, `thumbnails, +20 ms, c=32${REPEAT > 1 ? ` #${round}` : ''}`);
     if (ONLY.has('lat100')) {
       await all(slowMix!, 100, 8, 'mix, +100 ms, c=8');
       for (const c of [8, 24, 64]) {
@@ -386,19 +399,19 @@ async function main(): Promise<void> {
       await ours(thumbs, 100, 'auto', 'thumbnails, +100 ms, auto');
       await ours(thumbs, 20, 'auto', 'thumbnails, +20 ms, auto');
       for (const c of [16, 64]) await ours(thumbs, 20, c, `thumbnails, +20 ms, c=${c}`);
-      await ours(mix, 20, 'auto', 'mix, +20 ms, auto');
-      await ours(mix, 20, 64, 'mix, +20 ms, c=64');
+      await ours(mix!, 20, 'auto', 'mix, +20 ms, auto');
+      await ours(mix!, 20, 64, 'mix, +20 ms, c=64');
     }
     if (ONLY.has('loopback')) {
-      await ours(mix, 0, 16, 'mix, loopback, c=16');
-      if (WITH_RCLONE) await rclone(mix, 0, 16, 'mix, loopback, c=16');
+      await ours(mix!, 0, 16, 'mix, loopback, c=16');
+      if (WITH_RCLONE) await rclone(mix!, 0, 16, 'mix, loopback, c=16');
     }
     if (ONLY.has('rerun')) {
-      const first = await ours(mix, 20, 16, 'mix, +20 ms, c=16 (for the re-run)');
-      await ours(mix, 20, 16, 're-run: mix, +20 ms, c=16', first.bucket);
+      const first = await ours(mix!, 20, 16, 'mix, +20 ms, c=16 (for the re-run)');
+      await ours(mix!, 20, 16, 're-run: mix, +20 ms, c=16', first.bucket);
       if (WITH_RCLONE) {
-        const r = await rclone(mix, 20, 16, 'mix, +20 ms, c=16 (for the re-run)');
-        await rclone(mix, 20, 16, 're-run: mix, +20 ms, c=16', r.bucket);
+        const r = await rclone(mix!, 20, 16, 'mix, +20 ms, c=16 (for the re-run)');
+        await rclone(mix!, 20, 16, 're-run: mix, +20 ms, c=16', r.bucket);
       }
     }
     if (ONLY.has('memory')) {

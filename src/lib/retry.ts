@@ -33,7 +33,7 @@ export interface RetryHooks {
   classify(error: unknown): RetryVerdict;
   /** Called before each wait (for counting and logging). */
   onRetry?(error: unknown, attempt: number, delayMs: number): void;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

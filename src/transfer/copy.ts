@@ -163,7 +163,8 @@ export async function copyObject(ctx: CopyContext, task: CopyTask): Promise<Copy
       },
       async (attempt) => {
         attempts = attempt;
-        if (await serverSideCopy(ctx, task, step)) return task.sourceInfo.size;
+        // Checked here, not only inside: an async call per object costs a promise and a tick.
+        if (ctx.serverSide && (await serverSideCopy(ctx, task, step))) return task.sourceInfo.size;
         return streamCopy(ctx, task, step);
       },
     );

@@ -85,6 +85,23 @@ async function errorFrom(response: IncomingMessage): Promise<S3HttpError> {
   return new S3HttpError(response.statusCode ?? 0, code, message, flatHeaders(response));
 }
 
+/** A 2xx response as it is; otherwise the S3 error it carries, as a rejection. */
+function successful(response: IncomingMessage): IncomingMessage | Promise<never> {
+  if ((response.statusCode ?? 0) < 300) return response;
+  return errorFrom(response).then((error) => Promise.reject(error));
+}
+
+/**
+ * The ETag of a 2xx response (its body drained), or the S3 error it carries. Plain functions
+ * given to `then`, not async methods: on the copy path each async layer was one more promise
+ * and suspended frame per request.
+ */
+function etagOfResponse(response: IncomingMessage): string | undefined | Promise<never> {
+  if ((response.statusCode ?? 0) >= 300) return errorFrom(response).then((error) => Promise.reject(error));
+  response.resume();
+  return response.headers.etag?.replace(/^"|"$/g, '');
+}
+
 type Method = 'GET' | 'PUT' | 'HEAD';
 
 /** One entry of a listing, with the full key. */
@@ -204,7 +221,7 @@ export class ObjectRequests {
       );
     }
     requests.add(request);
-    request.once('close', () => requests.delete(request));
+    request.on('close', () => requests.delete(request)); // 'close' comes once: no once() wrapper
   }
 
   /**
@@ -236,16 +253,23 @@ export class ObjectRequests {
     this.signer.sign(method, path, query, headers);
     let search = '';
     for (const name in query) search += `${search ? '&' : '?'}${rfc3986(name)}=${rfc3986(query[name]!)}`;
+    // Headers as a flat [name, value, …] list: node:http writes them as given instead of
+    // storing each through setHeader first. The socket timeout as an option: node:http applies
+    // it to each request's socket, a reused keep-alive one too, without setTimeout's per-request
+    // 'socket' listener.
+    const headerList: string[] = [];
+    for (const name in headers) headerList.push(name, headers[name]!);
     const request = this.newRequest({
       method,
       hostname: this.hostname,
       port: this.port,
       path: path + search,
-      headers,
+      headers: headerList,
       agent: this.agent,
+      timeout: timeoutMs,
     });
     if (signal) this.track(request, signal);
-    request.setTimeout(timeoutMs, () => {
+    request.on('timeout', () => {
       request.destroy(Object.assign(new Error(`${method} ${what}: socket timeout`), { code: 'ETIMEDOUT' }));
     });
     const response = new Promise<IncomingMessage>((resolve, reject) => {
@@ -274,17 +298,13 @@ export class ObjectRequests {
   }
 
   /** The ETag of a successful response, or the S3 error it carries. */
-  async etagOf(response: IncomingMessage): Promise<string | undefined> {
-    if ((response.statusCode ?? 0) >= 300) throw await errorFrom(response);
-    response.resume();
-    return response.headers.etag?.replace(/^"|"$/g, '');
+  etagOf(response: IncomingMessage): Promise<string | undefined> {
+    return Promise.resolve(response).then(etagOfResponse);
   }
 
   /** GetObject: the response stream and its headers; an S3HttpError for non-2xx. */
-  async get(key: string, signal?: AbortSignal): Promise<IncomingMessage> {
-    const response = await this.send('GET', key, {}, null, signal);
-    if ((response.statusCode ?? 0) >= 300) throw await errorFrom(response);
-    return response;
+  get(key: string, signal?: AbortSignal): Promise<IncomingMessage> {
+    return this.send('GET', key, {}, null, signal).then(successful);
   }
 
   /**
@@ -345,7 +365,7 @@ export class ObjectRequests {
     signal?: AbortSignal,
     query?: Record<string, string>,
   ): Promise<string | undefined> {
-    return this.etagOf(await this.send('PUT', key, headers, body, signal, query));
+    return this.send('PUT', key, headers, body, signal, query).then(etagOfResponse);
   }
 
   close(): void {
