@@ -19,5 +19,5 @@ WORKDIR /app
 COPY --from=build /app /app
 # Runs as the unprivileged node user; ./private is mounted read-only at /app/private.
 USER node
-ENTRYPOINT ["node", "--single-threaded-gc", "--initial-old-space-size=64", "/app/bin/mastodon-s3-sync"]
+ENTRYPOINT ["node", "--single-threaded", "--initial-old-space-size=64", "/app/bin/mastodon-s3-sync"]
 CMD ["--help"]

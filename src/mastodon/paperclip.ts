@@ -51,7 +51,9 @@ export function styleFilename(fileName: string, style: string, format?: string):
  * an attachment (lookups group a batch's keys by it).
  */
 export function attachmentPrefix(key: string): string {
-  const parts = key.split('/');
-  const depth = parts[0] === 'cache' ? 3 : 2;
-  return `${parts.slice(0, depth).join('/')}/`;
+  // indexOf, not split/join: called for every key of every lookup batch.
+  let end = key.indexOf('/');
+  for (let depth = key.startsWith('cache/') ? 2 : 1; depth > 0 && end >= 0; depth--)
+    end = key.indexOf('/', end + 1);
+  return end < 0 ? `${key}/` : key.slice(0, end + 1);
 }
