@@ -68,8 +68,9 @@ export function chooseContentType(fromSource: string | undefined, fromCatalog: s
   return GENERIC_TYPES.has(base) ? fromCatalog : fromSource!;
 }
 
+/** Called only when the run allows server-side copy (copyObject checks `ctx.serverSide`). */
 async function serverSideCopy(ctx: CopyContext, task: CopyTask, step: Step): Promise<boolean> {
-  if (!ctx.serverSide || !ctx.dest.copyFrom) return false;
+  if (!ctx.dest.copyFrom) return false;
   // A listing gives no Content-Type, and the copy replaces the metadata (to set
   // Cache-Control and ACL): ask the source for its type first, so it is kept.
   let sourceType = task.sourceInfo.contentType;
@@ -163,7 +164,7 @@ export async function copyObject(ctx: CopyContext, task: CopyTask): Promise<Copy
       },
       async (attempt) => {
         attempts = attempt;
-        // Checked here, not only inside: an async call per object costs a promise and a tick.
+        // Checked here, not inside: an async call per object costs a promise and a tick.
         if (ctx.serverSide && (await serverSideCopy(ctx, task, step))) return task.sourceInfo.size;
         return streamCopy(ctx, task, step);
       },

@@ -85,10 +85,14 @@ async function errorFrom(response: IncomingMessage): Promise<S3HttpError> {
   return new S3HttpError(response.statusCode ?? 0, code, message, flatHeaders(response));
 }
 
+/** The S3 error a non-2xx response carries, as a rejection. */
+function rejectWithError(response: IncomingMessage): Promise<never> {
+  return errorFrom(response).then((error) => Promise.reject(error));
+}
+
 /** A 2xx response as it is; otherwise the S3 error it carries, as a rejection. */
 function successful(response: IncomingMessage): IncomingMessage | Promise<never> {
-  if ((response.statusCode ?? 0) < 300) return response;
-  return errorFrom(response).then((error) => Promise.reject(error));
+  return (response.statusCode ?? 0) < 300 ? response : rejectWithError(response);
 }
 
 /**
@@ -97,7 +101,7 @@ function successful(response: IncomingMessage): IncomingMessage | Promise<never>
  * and suspended frame per request.
  */
 function etagOfResponse(response: IncomingMessage): string | undefined | Promise<never> {
-  if ((response.statusCode ?? 0) >= 300) return errorFrom(response).then((error) => Promise.reject(error));
+  if ((response.statusCode ?? 0) >= 300) return rejectWithError(response);
   response.resume();
   return response.headers.etag?.replace(/^"|"$/g, '');
 }
@@ -352,9 +356,7 @@ export class ObjectRequests {
       timeoutMs,
     );
     request.end();
-    const answer = await response;
-    if ((answer.statusCode ?? 0) >= 300) throw await errorFrom(answer);
-    return parseListing(await textOf(answer));
+    return parseListing(await textOf(await response.then(successful)));
   }
 
   /** PutObject of exactly `content-length` bytes (a stream or a buffer); resolves with the ETag. */
